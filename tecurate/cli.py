@@ -1,0 +1,274 @@
+"""The command line: parse flags, call the core, render, map the verdict to an exit code.
+
+Exit codes: 0 pass (and warn unless --fail-on warn), 1 a gate failed, 2 bad input or
+usage, 3 internal error. Human output goes to stderr; machine output to stdout or a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from tecurate import __version__
+from tecurate.config import read_config_file, resolve_config
+from tecurate.errors import TecurateError
+from tecurate.report import dumps, schema, write_atomic
+
+EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="tecurate",
+    help="Audit whether text embeddings of a tabular dataset can be trusted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, no_color="NO_COLOR" in os.environ or None, width=100 if not sys.stderr.isatty() else None)
+
+
+def _error_line(message: str) -> None:
+    """Every error the user sees is this one line on stderr (message text is data, not markup)."""
+    line = Text.assemble(("tecurate: error: ", "bold red"), " ".join(message.split()))
+    _stderr().print(line, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    _error_line(message)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _errors(debug: bool = False) -> Iterator[None]:
+    """User errors -> one line and exit 2; anything unexpected -> one line and exit 3."""
+    try:
+        yield
+    except TecurateError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    except (typer.Exit, click.exceptions.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if debug:
+            raise
+        raise _fail(f"internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)",
+                    EXIT_INTERNAL) from None
+
+
+def _split_list(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not items:
+        raise TecurateError("a comma-separated list must name at least one item")
+    return items
+
+
+class _RichProgress:
+    """Draws the core's ``progress(stage, done, total)`` calls as rich progress bars."""
+
+    LABELS = {"embed": "embedding texts", "fit": "fitting models"}
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self._tasks:
+            self._tasks[stage] = self._progress.add_task(self.LABELS.get(stage, stage), total=total)
+        self._progress.update(self._tasks[stage], completed=done, total=total)
+
+
+Target = Annotated[Optional[str], typer.Option("--target", "-t", help="Target (label) column.")]
+Template = Annotated[Optional[str], typer.Option(
+    "--template", help="Row-to-text template: sentence, kv, json, or a custom text with {column} fields.")]
+DropCols = Annotated[Optional[str], typer.Option("--drop-cols", help="Comma-separated columns to leave out (ids).")]
+ShiftCol = Annotated[Optional[str], typer.Option("--shift-col", help="Column whose values define domains.")]
+InputFormat = Annotated[Optional[str], typer.Option("--input-format", help="csv, parquet or jsonl (default: by extension).")]
+Encoding = Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of CSV/JSONL input [default: utf-8].")]
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file of settings (else [tool.tecurate] in ./pyproject.toml).")]
+
+
+@app.command()
+def audit(
+    data: Annotated[str, typer.Argument(help="Table to audit (CSV, Parquet, JSONL; '-' for stdin).")],
+    target: Target = None,
+    shift_col: ShiftCol = None,
+    id_values: Annotated[Optional[str], typer.Option("--id-values", help="Comma-separated ID values of --shift-col [default: most frequent].")] = None,
+    ood: Annotated[Optional[str], typer.Option("--ood", help="A second file with the same columns: the OOD rows.")] = None,
+    min_domain_rows: Annotated[Optional[int], typer.Option("--min-domain-rows", help="Smallest domain that becomes its own OOD split [default: 200].")] = None,
+    test_size: Annotated[Optional[float], typer.Option("--test-size", help="Share of ID rows held out as id_test [default: 0.3].")] = None,
+    drop_cols: DropCols = None,
+    template: Template = None,
+    embedder: Annotated[Optional[str], typer.Option("--embedder", help="sentence-transformers model name or local path [default: packaged all-MiniLM-L6-v2].")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda [default: auto].")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Embedding batch size [default: 64].")] = None,
+    cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Embedding cache folder [default: ~/.cache/tecurate].")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
+    families: Annotated[Optional[str], typer.Option("--families", help="Comma-separated: logreg, xgboost, mlp, rf [default: logreg,xgboost,mlp].")] = None,
+    n_configs: Annotated[Optional[int], typer.Option("--n-configs", help="Configurations sampled per family [default: 8].")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="One seed for sampling, splits and models [default: 0].")] = None,
+    max_rows: Annotated[Optional[int], typer.Option("--max-rows", help="Stratified, seeded sample of at most N rows.")] = None,
+    n_jobs: Annotated[Optional[int], typer.Option("--n-jobs", help="Parallel model fits [default: -1, all cores].")] = None,
+    collapse_threshold: Annotated[Optional[float], typer.Option("--collapse-threshold", help="Majority-class rate at which a model counts as collapsed [default: 0.99].")] = None,
+    max_collapse_rate: Annotated[Optional[float], typer.Option("--max-collapse-rate", help="Fail when more te models collapse on a split [default: 0.5].")] = None,
+    max_te_only_collapse_rate: Annotated[Optional[float], typer.Option("--max-te-only-collapse-rate", help="Fail when more matched pairs collapse on te only [default: 0.25].")] = None,
+    max_accuracy_gap: Annotated[Optional[float], typer.Option("--max-accuracy-gap", help="Warn when median ID accuracy raw - te exceeds this [default: 0.10].")] = None,
+    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="fail: only failures exit 1; warn: warnings too [default: fail].")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.")] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")] = False,
+    input_format: InputFormat = None,
+    encoding: Encoding = None,
+    config: ConfigFile = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Audit DATA: serialize, embed, fit matched raw/te models, test collapse and accuracy-on-the-line."""
+    with _errors(debug):
+        if fmt not in ("text", "json"):
+            raise TecurateError("--format must be 'text' or 'json'")
+        file_settings, _ = read_config_file(config)
+        cli_settings = {
+            "target": target, "shift_col": shift_col, "id_values": _split_list(id_values), "ood_path": ood,
+            "min_domain_rows": min_domain_rows, "test_size": test_size, "drop_cols": _split_list(drop_cols),
+            "template": template, "embedder": embedder, "device": device, "batch_size": batch_size,
+            "cache_dir": cache_dir, "use_cache": False if no_cache else None,
+            "families": _split_list(families), "n_configs": n_configs, "seed": seed, "max_rows": max_rows,
+            "n_jobs": n_jobs, "collapse_threshold": collapse_threshold,
+            "max_collapse_rate": max_collapse_rate, "max_te_only_collapse_rate": max_te_only_collapse_rate,
+            "max_accuracy_gap": max_accuracy_gap, "fail_on": fail_on, "input_format": input_format,
+            "encoding": encoding,
+        }
+        settings = resolve_config(cli_settings, file_settings)
+        if output is not None and output.exists() and output.is_dir():
+            raise TecurateError(f"--output {output} is a folder; give a file name")
+
+        from tecurate.pipeline import audit as run_audit
+
+        console = _stderr()
+        if quiet:
+            report = run_audit(data, settings).to_dict()
+        else:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn())
+            with Progress(*columns, console=console, transient=True) as bars:
+                report = run_audit(data, settings, progress=_RichProgress(bars)).to_dict()
+        text = dumps(report)
+        if output is not None:
+            write_atomic(output, text)
+        if fmt == "json":
+            sys.stdout.write(text)
+        _show(console, report, str(output) if output else None, quiet)
+    raise typer.Exit(report["verdict"]["exit_code"])
+
+
+def _show(console: Console, report: dict[str, Any], written_to: str | None, quiet: bool) -> None:
+    from tecurate.render import print_summary, verdict_line
+
+    if quiet:
+        console.print(verdict_line(report), soft_wrap=True)
+    else:
+        print_summary(console, report, written_to)
+
+
+@app.command()
+def serialize(
+    data: Annotated[str, typer.Argument(help="Table to preview (CSV, Parquet, JSONL; '-' for stdin).")],
+    target: Target = None,
+    shift_col: ShiftCol = None,
+    drop_cols: DropCols = None,
+    template: Template = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 5,
+    input_format: InputFormat = None,
+    encoding: Encoding = None,
+    config: ConfigFile = None,
+) -> None:
+    """Print the text of the first rows exactly as the audit would embed it (one per line)."""
+    with _errors():
+        from tecurate.load import read_table
+        from tecurate.serialize import make_serializer
+        from tecurate.validate import check_column, feature_columns
+
+        file_settings, _ = read_config_file(config)
+        settings = resolve_config({"target": target, "shift_col": shift_col,
+                                   "drop_cols": _split_list(drop_cols), "template": template,
+                                   "input_format": input_format, "encoding": encoding}, file_settings)
+        table = read_table(data, input_format=settings.input_format, encoding=settings.encoding)
+        check_column(table.frame, settings.target, "target")
+        if settings.shift_col:
+            check_column(table.frame, settings.shift_col, "shift")
+        columns = feature_columns(table.frame, settings.target, shift_col=settings.shift_col,
+                                  drop=settings.drop_cols)
+        texts = make_serializer(settings.template, columns).serialize(table.frame.head(limit))
+        sys.stdout.write("".join(t.replace("\n", " ") + "\n" for t in texts))
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the audit report."""
+    with _errors():
+        sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+
+
+@app.command()
+def report(
+    saved: Annotated[Path, typer.Argument(help="A JSON report written by 'tecurate audit'.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")] = False,
+) -> None:
+    """Render a saved report in the terminal; exits with the report's verdict code."""
+    with _errors():
+        try:
+            data = json.loads(saved.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise TecurateError(f"report {saved} does not exist") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TecurateError(f"cannot read report {saved}: {exc}") from None
+        if not isinstance(data, dict) or "verdict" not in data or "schema_version" not in data:
+            raise TecurateError(f"{saved} is not a tecurate report")
+        _show(_stderr(), data, None, quiet)
+    raise typer.Exit(data["verdict"]["exit_code"])
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tecurate {__version__}")
+        raise typer.Exit(EXIT_PASS)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """tecurate: model collapse and spurious accuracy-on-the-line in text embeddings of tables."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: like the typer app, but usage errors are one line, exit 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="tecurate", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        hint = f" (see 'tecurate {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else \
+            " (see 'tecurate --help')"
+        _error_line(f"{exc.format_message()}{hint}")
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        _stderr().print("tecurate: aborted", highlight=False)
+        sys.exit(130)
+    except click.ClickException as exc:
+        _error_line(exc.format_message())
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_PASS)

@@ -1,0 +1,224 @@
+"""``audit``: the whole pipeline, from a table on disk to an :class:`AuditReport`.
+
+load -> validate -> sample -> split -> serialize -> embed -> matched grid -> metrics
+-> summary -> accuracy-on-the-line -> verdict. Everything the user can get wrong is
+checked before the first expensive stage (embedding). Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from tecurate import __version__
+from tecurate.aotl import SpuriousThresholds, fit_aotl
+from tecurate.cache import EmbeddingCache, default_cache_dir
+from tecurate.config import AuditConfig
+from tecurate.embed import Embedder, SentenceTransformerEmbedder, embed_texts
+from tecurate.errors import TecurateError
+from tecurate.features import encode_raw
+from tecurate.load import LoadedTable, read_table
+from tecurate.metrics import class_shares
+from tecurate.models import run_grid, sample_configs
+from tecurate.report import AuditReport
+from tecurate.results import ID_TEST
+from tecurate.serialize import make_serializer
+from tecurate.split import Splits, split_by_column, split_by_mask, split_synthetic, stratified_sample
+from tecurate.summary import summarize
+from tecurate.validate import Target, check_column, feature_columns, prepare_target
+from tecurate.verdict import decide
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; stages are "embed" and "fit"."""
+
+
+class _Clock:
+    """Stage timings for the report."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+    def total(self) -> dict[str, float]:
+        return {**self.timings, "total": round(time.perf_counter() - self._start, 3)}
+
+
+def audit(
+    path: str,
+    config: AuditConfig,
+    *,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Audit the table at ``path`` (``"-"`` for stdin) and return the report.
+
+    ``embedder`` replaces the sentence-transformers model named in ``config`` (tests use
+    a small fake one; everything else about the run is unchanged).
+    """
+    clock = _Clock()
+    notify: Progress = progress or (lambda stage, done, total: None)
+    warnings: list[str] = []
+
+    with clock.stage("load"):
+        table = read_table(path, input_format=config.input_format, encoding=config.encoding)
+        frame, ood_mask = _with_ood_file(table, config)
+        check_column(frame, config.target, "target")
+        if config.shift_col:
+            check_column(frame, config.shift_col, "shift")
+            if config.shift_col == config.target:
+                raise TecurateError("--shift-col must differ from --target")
+        frame, target, ood_mask = _prepare(frame, config, ood_mask)
+        columns = feature_columns(frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
+        serializer = make_serializer(config.template, columns)
+        if target.n_dropped_missing:
+            warnings.append(f"dropped {target.n_dropped_missing} rows with a missing target")
+
+    with clock.stage("split"):
+        frame, codes, ood_mask, sampled = _sample(frame, target.codes, ood_mask, config)
+        if sampled:
+            warnings.append(f"sampled {len(frame)} of {target.codes.size} rows (--max-rows {config.max_rows})")
+        splits = _split(frame, codes, ood_mask, columns, config)
+        warnings.extend(splits.shift.warnings)
+        warnings.extend(_check_training_classes(codes, splits, target))
+
+    used = np.unique(np.concatenate([splits.id_train, splits.id_test, *splits.ood.values()]))
+    local = {name: np.searchsorted(used, rows) for name, rows in
+             [("id_train", splits.id_train), ("id_test", splits.id_test), *splits.ood.items()]}
+    frame = frame.iloc[used].reset_index(drop=True)
+    codes = codes[used]
+
+    model = embedder or SentenceTransformerEmbedder(config.embedder, device=config.device)
+
+    with clock.stage("serialize"):
+        texts = serializer.serialize(frame)
+
+    with clock.stage("embed"):
+        cache = EmbeddingCache(config.cache_dir or default_cache_dir()) if config.use_cache else None
+        te, embedding = embed_texts(texts, model, batch_size=config.batch_size, cache=cache,
+                                    progress=lambda done, total: notify("embed", done, total))
+
+    with clock.stage("features"):
+        raw = encode_raw(frame, columns, local["id_train"])
+
+    tests = {ID_TEST: local["id_test"], **{name: local[name] for name in splits.ood}}
+    with clock.stage("fit"):
+        configs = sample_configs(config.families, config.n_configs, config.seed)
+        models = run_grid(configs, {"raw": raw, "te": te}, codes, local["id_train"], tests,
+                          n_classes=len(target.classes), collapse_threshold=config.collapse_threshold,
+                          seed=config.seed, n_jobs=config.n_jobs,
+                          progress=lambda done, total: notify("fit", done, total))
+
+    with clock.stage("analyze"):
+        shares = {name: class_shares(codes[rows], len(target.classes)) for name, rows in tests.items()}
+        summary = summarize(models)
+        thresholds = SpuriousThresholds(min_collapsed_share=config.min_collapsed_share,
+                                        min_r2_drop=config.min_r2_drop, min_healthy=config.min_healthy)
+        lines = fit_aotl(models, shares, thresholds=thresholds, eps=config.probit_eps,
+                         n_bootstrap=config.n_bootstrap, seed=config.seed)
+        verdict = decide(summary, lines, config)
+
+    n_classes = len(target.classes)
+    distribution = {name: dict(zip(target.classes, class_shares(codes[rows], n_classes).round(6).tolist()))
+                    for name, rows in local.items()}
+    counts = {name: int(rows.size) for name, rows in local.items()}
+    return AuditReport(
+        tool_version=__version__,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        input={"path": table.path, "sha256": table.sha256, "format": table.input_format,
+               "n_rows": table.n_rows, "n_columns": table.n_columns, "n_rows_used": int(used.size),
+               "sampled": sampled, "n_dropped_missing_target": target.n_dropped_missing,
+               "ood_path": config.ood_path},
+        config=config.to_dict(),
+        target={"name": target.name, "classes": list(target.classes), "n_classes": n_classes,
+                "distribution": distribution, "n_rows": counts},
+        shift=splits.shift,
+        serialization={"template": config.template, "columns": list(serializer.columns),
+                       "example": texts[0] if texts else ""},
+        embedding=embedding,
+        models=models,
+        summary=summary,
+        aotl=lines,
+        verdict=verdict,
+        timings=clock.total(),
+        warnings=warnings,
+    )
+
+
+def _with_ood_file(table: LoadedTable, config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Stack the ``--ood`` file under the main one; the mask marks its rows."""
+    if not config.ood_path:
+        return table.frame, None
+    other = read_table(config.ood_path, input_format=config.input_format, encoding=config.encoding)
+    missing = [c for c in table.frame.columns if c not in other.frame.columns]
+    if missing:
+        raise TecurateError(f"--ood file {config.ood_path} lacks column(s) {', '.join(missing[:10])} "
+                            "of the main file")
+    frame = pd.concat([table.frame, other.frame[list(table.frame.columns)]], ignore_index=True)
+    mask = np.r_[np.zeros(len(table.frame), bool), np.ones(len(other.frame), bool)]
+    return frame, mask
+
+
+def _prepare(frame: pd.DataFrame, config: AuditConfig,
+             ood_mask: np.ndarray | None) -> tuple[pd.DataFrame, Target, np.ndarray | None]:
+    """Drop rows without a target, keeping the OOD mask aligned with the kept rows."""
+    if ood_mask is not None:
+        frame = frame.assign(__tecurate_ood__=ood_mask)
+    kept, target = prepare_target(frame, config.target)
+    if ood_mask is None:
+        return kept, target, None
+    mask = kept.pop("__tecurate_ood__").to_numpy(bool)
+    return kept, target, mask
+
+
+def _sample(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
+            config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, bool]:
+    """Bound the row count with a sample stratified by target and domain."""
+    if config.max_rows is None or len(frame) <= config.max_rows:
+        return frame, codes, ood_mask, False
+    strata = pd.Series(codes).astype(str)
+    if config.shift_col:
+        strata = strata + "|" + frame[config.shift_col].astype(str).reset_index(drop=True)
+    elif ood_mask is not None:
+        strata = strata + "|" + pd.Series(ood_mask).astype(str)
+    rows = stratified_sample(strata.to_numpy(), config.max_rows, config.seed)
+    mask = ood_mask[rows] if ood_mask is not None else None
+    return frame.iloc[rows].reset_index(drop=True), codes[rows], mask, True
+
+
+def _split(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
+           columns: list[str], config: AuditConfig) -> Splits:
+    common = {"test_size": config.test_size, "seed": config.seed}
+    if config.shift_col:
+        return split_by_column(frame[config.shift_col], codes, column=config.shift_col,
+                               id_values=config.id_values, min_domain_rows=config.min_domain_rows,
+                               **common)
+    if ood_mask is not None:
+        return split_by_mask(codes, ood_mask, name="ood",
+                             description=f"rows of {config.ood_path}", **common)
+    features = encode_raw(frame, columns, np.arange(len(frame)))
+    return split_synthetic(features, codes, quantile=config.synthetic_quantile, **common)
+
+
+def _check_training_classes(codes: np.ndarray, splits: Splits, target: Target) -> list[str]:
+    """At least two classes must be learnable; classes only seen outside ID-train are a warning."""
+    present = set(np.unique(codes[splits.id_train]).tolist())
+    if len(present) < 2:
+        raise TecurateError(f"the ID training rows hold a single class of target '{target.name}'; "
+                            "choose other --id-values or another shift column")
+    absent = [target.classes[c] for c in range(len(target.classes)) if c not in present]
+    if not absent:
+        return []
+    return [f"class(es) {', '.join(absent[:5])} of target '{target.name}' never occur in the ID "
+            "training rows; no model can predict them"]
+

@@ -1,0 +1,106 @@
+"""Terminal rendering of a report's plain JSON data (fresh or loaded from disk)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
+
+
+def verdict_line(report: Mapping[str, Any]) -> Text:
+    """One line: the status and the first reason, for ``--quiet`` and the panel title."""
+    verdict = report["verdict"]
+    status = verdict["status"]
+    line = Text.assemble(("tecurate: ", "bold"), (status.upper(), STATUS_STYLE[status]))
+    if verdict["reasons"]:
+        line.append(f" - {verdict['reasons'][0]}")
+        if len(verdict["reasons"]) > 1:
+            line.append(f" (+{len(verdict['reasons']) - 1} more)")
+    return line
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _num(value: float | None, fmt: str = ".2f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def collapse_table(report: Mapping[str, Any]) -> Table:
+    """Collapse rates and median accuracy per split, raw vs te."""
+    summary = report["summary"]
+    reps = summary["representations"]
+    table = Table(title="Collapse and accuracy per split", title_justify="left", expand=False)
+    for header in ("split", "raw collapse", "te collapse", "te-only", "raw acc", "te acc", "gap"):
+        table.add_column(header, justify="left" if header == "split" else "right")
+    for split in reps.get("te", reps.get("raw", {})):
+        raw, te = reps.get("raw", {}).get(split), reps.get("te", {}).get(split)
+        paired = summary["paired"].get(split)
+        te_only = paired["te_only_collapse_rate"] if paired else None
+        table.add_row(
+            Text(split),
+            _pct(raw["collapse_rate"] if raw else None),
+            Text(_pct(te["collapse_rate"] if te else None),
+                 style="red" if te and raw and te["collapse_rate"] > raw["collapse_rate"] else ""),
+            Text(_pct(te_only), style="red" if te_only else ""),
+            _num(raw["accuracy_quantiles"]["median"] if raw else None, ".3f"),
+            _num(te["accuracy_quantiles"]["median"] if te else None, ".3f"),
+            _num(paired["median_accuracy_gap"] if paired else None, "+.3f"),
+        )
+    return table
+
+
+def aotl_table(report: Mapping[str, Any]) -> Table:
+    """Accuracy-on-the-line fits: all models vs healthy models, with the spurious flag."""
+    table = Table(title="Accuracy-on-the-line (probit ID vs OOD accuracy)", title_justify="left")
+    for header in ("route", "OOD split", "n", "r² all", "r² healthy", "collapsed", "spurious"):
+        table.add_column(header, justify="left" if header in ("route", "OOD split", "spurious") else "right")
+    for rep, fits in report["aotl"].items():
+        for split, fit in fits.items():
+            flag = Text("yes: " + ", ".join(fit["reasons"]), style="bold red") if fit["spurious"] else \
+                Text("no" + (f" ({', '.join(fit['reasons'])})" if fit["reasons"] else ""))
+            table.add_row(rep, Text(split), str(fit["all"]["n"]), _num(fit["all"]["r2"]),
+                          _num(fit["healthy"]["r2"]), _pct(fit["collapsed_share"]), flag)
+    return table
+
+
+def gates_table(report: Mapping[str, Any]) -> Table:
+    table = Table(title="Gates", title_justify="left", show_header=False)
+    table.add_column("status")
+    table.add_column("gate")
+    table.add_column("detail")
+    for gate in report["verdict"]["gates"]:
+        table.add_row(Text(gate["status"], style=STATUS_STYLE[gate["status"]]), gate["gate"],
+                      Text(gate["message"]))
+    return table
+
+
+def summary(report: Mapping[str, Any], written_to: str | None = None) -> Group:
+    """The full terminal summary; ``written_to`` names where the JSON report went."""
+    emb = report["embedding"]
+    shift = report["shift"]
+    head = Text()
+    head.append(f"{report['input']['path']}", style="bold")
+    head.append(f"  {report['input']['n_rows_used']} rows, target '{report['target']['name']}' "
+                f"({len(report['target']['classes'])} classes), shift: {shift['description']}\n")
+    head.append(f"embedding: {emb['model']} (dim {emb['dim']}, {emb['n_unique_texts']} unique texts, "
+                f"{emb['cache_hits']} cache hits)  models: {len(report['models'])} fits\n")
+    head.append("example text: ", style="dim")
+    head.append(report["serialization"]["example"][:200])
+    parts: list[Any] = [head, collapse_table(report), aotl_table(report), gates_table(report)]
+    for warning in report["warnings"]:
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    if written_to:
+        parts.append(Text(f"report written to {written_to}", style="dim"))
+    return Group(Panel(verdict_line(report), expand=False), *parts)
+
+
+def print_summary(console: Console, report: Mapping[str, Any], written_to: str | None = None) -> None:
+    console.print(summary(report, written_to))

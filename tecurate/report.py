@@ -1,0 +1,99 @@
+"""The audit report: one dataclass tree, turned into plain JSON data in one place.
+
+Renderers (JSON file, terminal summary) read the plain data, so a saved report renders
+exactly like a fresh one. Field names here are a contract other tools parse: a change
+must bump ``SCHEMA_VERSION`` and the schema file in ``tecurate/schema/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Everything an audit found; ``to_dict`` gives the JSON contract."""
+
+    tool_version: str
+    created_at: str
+    input: dict[str, Any]
+    config: dict[str, Any]
+    target: dict[str, Any]
+    shift: Any
+    serialization: dict[str, Any]
+    embedding: Any
+    models: list[Any]
+    summary: Any
+    aotl: Mapping[str, Mapping[str, Any]]
+    verdict: Any
+    timings: dict[str, float]
+    warnings: list[str]
+    schema_version: str = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data: nested dataclasses flattened, class codes replaced by labels."""
+        classes = self.target["classes"]
+        data = _plain(self)
+        for model in data["models"]:
+            for metrics in model["splits"].values():
+                metrics["predicted_distribution"] = dict(zip(classes, metrics["predicted_distribution"]))
+        for fits in data["aotl"].values():
+            for fit in fits.values():
+                point = fit.get("base_rate_point")
+                if point is not None:
+                    point["class"] = classes[point["class"]]
+        order = ["schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
+                 "serialization", "embedding", "models", "summary", "aotl", "verdict", "timings",
+                 "warnings"]
+        return {key: data[key] for key in order}
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and numpy scalars to JSON types; NaN/inf become None (JSON has none)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """The canonical JSON text of a report (stable key order, UTF-8, indented)."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename: a reader sees all or nothing."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema that every report validates against (shipped in the package)."""
+    text = resources.files("tecurate").joinpath("schema/report.schema.json").read_text("utf-8")
+    return json.loads(text)
