@@ -186,12 +186,13 @@ def _sample(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
     """Bound the row count with a sample stratified by target and domain."""
     if config.max_rows is None or len(frame) <= config.max_rows:
         return frame, codes, ood_mask, False
-    strata = pd.Series(codes).astype(str)
+    domain = np.zeros(len(frame), dtype=np.int64)
     if config.shift_col:
-        strata = strata + "|" + frame[config.shift_col].astype(str).reset_index(drop=True)
+        domain = pd.factorize(frame[config.shift_col], use_na_sentinel=False)[0]
     elif ood_mask is not None:
-        strata = strata + "|" + pd.Series(ood_mask).astype(str)
-    rows = stratified_sample(strata.to_numpy(), config.max_rows, config.seed)
+        domain = ood_mask.astype(np.int64)
+    strata = codes.astype(np.int64) * (int(domain.max()) + 1) + domain
+    rows = stratified_sample(strata, config.max_rows, config.seed)
     mask = ood_mask[rows] if ood_mask is not None else None
     return frame.iloc[rows].reset_index(drop=True), codes[rows], mask, True
 

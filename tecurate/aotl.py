@@ -1,0 +1,389 @@
+"""Accuracy-on-the-line fits and tecurate's test for a spurious line.
+
+Accuracy on the line (Miller et al. 2021): across many models, probit(ID accuracy) and
+probit(OOD accuracy) tend to lie on a line, so ID accuracy predicts OOD accuracy. A model that
+collapses to class c scores π_c on every split, so collapsed models pile up at the *base-rate
+point* (π_ID[c], π_OOD[c]). A few such points far from the healthy cloud can manufacture a strong
+correlation on their own (Mattioli et al., arXiv 2506.17989). We therefore fit every line twice,
+over all models and over healthy (non-collapsed) models only, and compare.
+
+The paper publishes no formula for "spurious"; the following definition is OURS. Reason codes
+(each a small rule class, all registered in ``REASONS``):
+
+- ``collapse_inflated``: collapsed points are at least ``min_collapsed_share`` of all points and
+  R²(all) − R²(healthy) ≥ ``min_r2_drop`` (an undefined healthy R² counts as 0, provided R²(all)
+  is defined).
+- ``healthy_uncorrelated``: the healthy fit has at least ``min_healthy`` points and the bootstrap
+  CI of its Pearson r includes 0.
+- ``insufficient_healthy``: fewer than ``min_healthy`` healthy points.
+
+A fit is **spurious** when ``collapse_inflated`` applies, or when some point is collapsed, the
+all-models fit looks good (p < ``alpha`` and r > 0), looks better than the healthy fit
+(R²(all) > R²(healthy), or no healthy fit exists) and the healthy models cannot confirm it
+(``healthy_uncorrelated`` or ``insufficient_healthy``). Hence a genuine line without collapse is
+never spurious, and a flat healthy cloud without collapse lists ``healthy_uncorrelated`` (AotL
+simply does not hold) without being called spurious: nothing collapsed was dressing it up.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from tecurate.errors import TecurateError
+from tecurate.metrics import SplitMetrics
+from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult
+
+__all__ = [
+    "DEFAULT_PROBIT_EPS",
+    "REASONS",
+    "AotlFit",
+    "CollapseInflated",
+    "HealthyUncorrelated",
+    "InsufficientHealthy",
+    "LineFit",
+    "Reason",
+    "ReasonContext",
+    "SpuriousThresholds",
+    "assess_line",
+    "fit_aotl",
+    "fit_line",
+    "probit",
+]
+
+DEFAULT_PROBIT_EPS = 1e-3
+"""Accuracies are clipped to [ε, 1 − ε] before Φ⁻¹: a 0% or 100% model maps to ∓3.09, not ∓∞."""
+
+_MIN_VALID_BOOTSTRAP_SHARE = 0.5
+"""Below this share of non-degenerate resamples, the percentile interval describes a conditional
+distribution rather than the sampling one, so no CI is reported."""
+
+
+def probit(acc: ArrayLike, eps: float = DEFAULT_PROBIT_EPS) -> np.ndarray:
+    """Φ⁻¹ of accuracies clipped to [eps, 1 − eps], the axes on which AotL is linear.
+
+    Clipping keeps perfect and zero-accuracy models finite (Φ⁻¹(1e-3) ≈ −3.09) instead of
+    dropping them, at the cost of pinning them to the edge of the plot.
+    """
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"eps must be in (0, 0.5), got {eps}")
+    arr = np.asarray(acc, dtype=float)
+    if not np.all((arr >= 0.0) & (arr <= 1.0)):
+        raise ValueError("accuracies must lie in [0, 1] (and not be NaN)")
+    return stats.norm.ppf(np.clip(arr, eps, 1.0 - eps))
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """OLS of probit(OOD acc) on probit(ID acc); undefined quantities are None, never NaN."""
+
+    n: int
+    slope: float | None
+    intercept: float | None
+    r: float | None
+    r2: float | None
+    p_value: float | None
+    """Two-sided, for H0: slope = 0 (scipy.stats.linregress)."""
+    r_ci: tuple[float, float] | None
+    """Percentile bootstrap CI of r over resampled points."""
+
+
+def _is_constant(v: np.ndarray) -> bool:
+    return bool(np.all(v == v[0]))
+
+
+def _bootstrap_r_ci(
+    x: np.ndarray, y: np.ndarray, n_bootstrap: int, ci_level: float, seed: int
+) -> tuple[float, float] | None:
+    """Vectorized percentile CI of Pearson r; resamples with a constant axis are skipped."""
+    if n_bootstrap == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(n_bootstrap, x.size))
+    xb, yb = x[idx], y[idx]
+    # ptp, not the variance: the mean of identical floats can round, leaving a tiny spurious spread
+    valid = (np.ptp(xb, axis=1) > 0) & (np.ptp(yb, axis=1) > 0)
+    n_valid = int(valid.sum())
+    if n_valid < max(2, _MIN_VALID_BOOTSTRAP_SHARE * n_bootstrap):
+        return None
+    xc = xb[valid] - xb[valid].mean(axis=1, keepdims=True)
+    yc = yb[valid] - yb[valid].mean(axis=1, keepdims=True)
+    r = np.einsum("ij,ij->i", xc, yc) / np.sqrt(
+        np.einsum("ij,ij->i", xc, xc) * np.einsum("ij,ij->i", yc, yc)
+    )
+    tail = (1.0 - ci_level) / 2.0
+    lo, hi = np.quantile(np.clip(r, -1.0, 1.0), [tail, 1.0 - tail])
+    return float(lo), float(hi)
+
+
+def fit_line(
+    acc_id: ArrayLike,
+    acc_ood: ArrayLike,
+    *,
+    eps: float = DEFAULT_PROBIT_EPS,
+    n_bootstrap: int = 1000,
+    ci_level: float = 0.95,
+    seed: int = 0,
+) -> LineFit:
+    """Fit the AotL line on probit axes, with a seeded bootstrap CI for r.
+
+    With fewer than 3 points, or when either axis is constant after probit (e.g. every model at
+    the same accuracy), r and the slope's test are undefined, so everything but ``n`` is None.
+    """
+    if not 0.0 < ci_level < 1.0:
+        raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
+    if n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+    x, y = probit(acc_id, eps), probit(acc_ood, eps)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"acc_id and acc_ood must be 1-D of equal length: {x.shape} vs {y.shape}")
+    n = int(x.size)
+    if n < 3 or _is_constant(x) or _is_constant(y):
+        return LineFit(n=n, slope=None, intercept=None, r=None, r2=None, p_value=None, r_ci=None)
+    res = stats.linregress(x, y)
+    return LineFit(
+        n=n,
+        slope=float(res.slope),
+        intercept=float(res.intercept),
+        r=float(res.rvalue),
+        r2=float(res.rvalue) ** 2,
+        p_value=float(res.pvalue),
+        r_ci=_bootstrap_r_ci(x, y, n_bootstrap, ci_level, seed),
+    )
+
+
+@dataclass(frozen=True)
+class SpuriousThresholds:
+    """Knobs of the spurious test; recorded in the report so a verdict can be reproduced."""
+
+    min_collapsed_share: float = 0.10
+    min_r2_drop: float = 0.20
+    min_healthy: int = 5
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        # These come from user flags, so a bad value is the user's to fix (exit 2, not a crash).
+        if not 0.0 <= self.min_collapsed_share <= 1.0:
+            raise TecurateError(
+                f"min_collapsed_share must be in [0, 1], got {self.min_collapsed_share}"
+            )
+        if not 0.0 <= self.min_r2_drop <= 1.0:
+            raise TecurateError(f"min_r2_drop must be in [0, 1], got {self.min_r2_drop}")
+        if self.min_healthy < 3:
+            raise TecurateError(
+                f"min_healthy must be at least 3 (a line needs 3 points), got {self.min_healthy}"
+            )
+        if not 0.0 < self.alpha < 1.0:
+            raise TecurateError(f"alpha must be in (0, 1), got {self.alpha}")
+
+
+@dataclass(frozen=True)
+class ReasonContext:
+    """Everything a reason rule may look at for one (representation, OOD split) line."""
+
+    all: LineFit
+    healthy: LineFit
+    n_collapsed: int
+    collapsed_share: float
+    thresholds: SpuriousThresholds
+
+
+class Reason(Protocol):
+    """One named rule of the spurious test."""
+
+    code: str
+    description: str
+
+    def applies(self, ctx: ReasonContext) -> bool: ...
+
+
+class CollapseInflated:
+    code = "collapse_inflated"
+    description = (
+        "Collapsed models are a sizeable share of the points and removing them costs the line "
+        "much of its R²: the correlation is carried by collapse."
+    )
+
+    def applies(self, ctx: ReasonContext) -> bool:
+        if ctx.all.r2 is None:
+            return False
+        healthy_r2 = 0.0 if ctx.healthy.r2 is None else ctx.healthy.r2
+        return (
+            ctx.collapsed_share >= ctx.thresholds.min_collapsed_share
+            and ctx.all.r2 - healthy_r2 >= ctx.thresholds.min_r2_drop
+        )
+
+
+class HealthyUncorrelated:
+    code = "healthy_uncorrelated"
+    description = (
+        "Among non-collapsed models the bootstrap CI of r includes 0: ID accuracy does not "
+        "predict OOD accuracy for them."
+    )
+
+    def applies(self, ctx: ReasonContext) -> bool:
+        ci = ctx.healthy.r_ci
+        enough = ctx.healthy.n >= ctx.thresholds.min_healthy
+        return enough and ci is not None and ci[0] <= 0.0 <= ci[1]
+
+
+class InsufficientHealthy:
+    code = "insufficient_healthy"
+    description = "Too few non-collapsed models to check the line without collapsed ones."
+
+    def applies(self, ctx: ReasonContext) -> bool:
+        return ctx.healthy.n < ctx.thresholds.min_healthy
+
+
+REASONS: tuple[Reason, ...] = (CollapseInflated(), HealthyUncorrelated(), InsufficientHealthy())
+"""Every rule of the spurious test, in the order their codes are reported."""
+
+
+def _is_spurious(ctx: ReasonContext, codes: set[str]) -> bool:
+    """See the module docstring: collapse must be what makes the line look good."""
+    if CollapseInflated.code in codes:
+        return True
+    fit = ctx.all
+    looks_good = (
+        fit.p_value is not None
+        and fit.r is not None
+        and fit.p_value < ctx.thresholds.alpha
+        and fit.r > 0
+    )
+    healthy_r2 = ctx.healthy.r2
+    better_with_collapse = healthy_r2 is None or (fit.r2 is not None and fit.r2 > healthy_r2)
+    unconfirmed = bool(codes & {HealthyUncorrelated.code, InsufficientHealthy.code})
+    return ctx.n_collapsed > 0 and looks_good and better_with_collapse and unconfirmed
+
+
+@dataclass(frozen=True)
+class AotlFit:
+    """The AotL line for one representation and OOD split, and whether collapse fakes it."""
+
+    all: LineFit
+    healthy: LineFit
+    n_collapsed: int
+    collapsed_share: float
+    base_rate_point: dict[str, Any] | None
+    """{"class": code, "id": π_ID[code], "ood": π_OOD[code]}: where collapsed models sit."""
+    spurious: bool
+    reasons: tuple[str, ...]
+    """Codes of every rule in ``REASONS`` that applies, in registry order."""
+
+
+def assess_line(
+    acc_id: ArrayLike,
+    acc_ood: ArrayLike,
+    collapsed: ArrayLike,
+    *,
+    base_rate_point: dict[str, Any] | None = None,
+    thresholds: SpuriousThresholds = SpuriousThresholds(),
+    eps: float = DEFAULT_PROBIT_EPS,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> AotlFit:
+    """Fit all points and healthy points, then apply every rule in ``REASONS``."""
+    ids = np.asarray(acc_id, dtype=float)
+    oods = np.asarray(acc_ood, dtype=float)
+    mask = np.asarray(collapsed, dtype=bool)
+    if mask.ndim != 1 or mask.shape != ids.shape or mask.shape != oods.shape:
+        raise ValueError(
+            f"acc_id, acc_ood and collapsed must be 1-D of equal length: "
+            f"{ids.shape}, {oods.shape}, {mask.shape}"
+        )
+    if mask.size == 0:
+        raise ValueError("no points to fit")
+    options = {"eps": eps, "n_bootstrap": n_bootstrap, "seed": seed}
+    n_collapsed = int(mask.sum())
+    ctx = ReasonContext(
+        all=fit_line(ids, oods, **options),
+        healthy=fit_line(ids[~mask], oods[~mask], **options),
+        n_collapsed=n_collapsed,
+        collapsed_share=n_collapsed / mask.size,
+        thresholds=thresholds,
+    )
+    codes = tuple(reason.code for reason in REASONS if reason.applies(ctx))
+    return AotlFit(
+        all=ctx.all,
+        healthy=ctx.healthy,
+        n_collapsed=ctx.n_collapsed,
+        collapsed_share=ctx.collapsed_share,
+        base_rate_point=base_rate_point,
+        spurious=_is_spurious(ctx, set(codes)),
+        reasons=codes,
+    )
+
+
+def _base_rate_point(
+    id_metrics: Sequence[SplitMetrics],
+    collapsed: np.ndarray,
+    shares_id: np.ndarray,
+    shares_ood: np.ndarray,
+) -> dict[str, Any]:
+    """The class collapsed models mostly predict on id_test (else the ID majority class)."""
+    if collapsed.any():
+        votes = [
+            int(np.argmax(m.predicted_distribution))
+            for m, c in zip(id_metrics, collapsed, strict=True)
+            if c
+        ]
+        cls = int(np.argmax(np.bincount(votes)))  # argmax picks the lowest code on ties
+    else:
+        cls = int(np.argmax(shares_id))
+    return {"class": cls, "id": float(shares_id[cls]), "ood": float(shares_ood[cls])}
+
+
+def _derive_seed(seed: int, *names: str) -> int:
+    """Per-fit seed from the run seed and stable names: adding a split changes no other fit."""
+    keys = [zlib.crc32(name.encode("utf-8")) for name in names]
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+
+
+def fit_aotl(
+    models: Sequence[ModelResult],
+    class_shares_by_split: dict[str, np.ndarray],
+    *,
+    thresholds: SpuriousThresholds = SpuriousThresholds(),
+    eps: float = DEFAULT_PROBIT_EPS,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, AotlFit]]:
+    """``[representation][ood_split]`` AotL fits over models evaluated on id_test and that split.
+
+    A point counts as collapsed when its model collapsed on id_test or on the OOD split, since
+    either end pinned to a base rate distorts the line. ``class_shares_by_split`` holds the true
+    class shares π of each split (length K), used to place the base-rate point.
+    """
+    fits: dict[str, dict[str, AotlFit]] = {}
+    for rep in REPRESENTATIONS:
+        rep_models = [m for m in models if m.representation == rep and ID_TEST in m.splits]
+        ood_splits = dict.fromkeys(s for m in rep_models for s in m.splits if s != ID_TEST)
+        for split in ood_splits:
+            for needed in (ID_TEST, split):
+                if needed not in class_shares_by_split:
+                    raise ValueError(f"class_shares_by_split has no entry for split {needed!r}")
+            pairs = [(m.splits[ID_TEST], m.splits[split]) for m in rep_models if split in m.splits]
+            collapsed = np.array([i.collapsed or o.collapsed for i, o in pairs])
+            point = _base_rate_point(
+                [i for i, _ in pairs],
+                collapsed,
+                np.asarray(class_shares_by_split[ID_TEST]),
+                np.asarray(class_shares_by_split[split]),
+            )
+            fits.setdefault(rep, {})[split] = assess_line(
+                [i.accuracy for i, _ in pairs],
+                [o.accuracy for _, o in pairs],
+                collapsed,
+                base_rate_point=point,
+                thresholds=thresholds,
+                eps=eps,
+                n_bootstrap=n_bootstrap,
+                seed=_derive_seed(seed, rep, split),
+            )
+    return fits

@@ -1,0 +1,236 @@
+"""Read the input table (CSV, Parquet, JSONL or stdin) once, hash it, and fail early and clearly.
+
+The file's bytes are read a single time: the same bytes are hashed for the report (so a reader
+can tell which exact file was audited) and parsed from memory (so stdin works like a file and
+the input is never touched).
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pandas as pd
+
+from tecurate.errors import TecurateError
+
+INPUT_FORMATS = ("csv", "parquet", "jsonl")
+"""Formats `read_table` understands; `--input-format` takes one of these."""
+
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    """A parsed table plus the identity of the bytes it came from, for the report."""
+
+    frame: pd.DataFrame
+    path: str
+    sha256: str
+    n_rows: int
+    n_columns: int
+    input_format: str
+
+
+def read_table(
+    path: str,
+    *,
+    input_format: str | None = None,
+    encoding: str = "utf-8",
+    stdin: BinaryIO | None = None,
+) -> LoadedTable:
+    """Load `path` (or stdin when `path` is "-") into a DataFrame.
+
+    The format comes from `input_format` or else the extension (`.csv`, `.parquet`/`.pq`,
+    `.jsonl`/`.ndjson`, each optionally `.gz`); stdin defaults to CSV. Every problem a user can
+    fix raises `TecurateError` with a one-line message naming the file.
+    """
+    if input_format is not None and input_format not in INPUT_FORMATS:
+        raise TecurateError(
+            f"unknown --input-format '{input_format}'; use one of {', '.join(INPUT_FORMATS)}"
+        )
+    _check_encoding(encoding)
+    if path == "-":
+        label = "<stdin>"
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read()
+        fmt = input_format or "csv"
+    else:
+        label = f"'{path}'"
+        _check_path(path)
+        fmt = input_format or _format_from_extension(path)
+        data = _read_bytes(path)
+    digest = hashlib.sha256(data).hexdigest()
+    if not data or data.isspace():
+        raise TecurateError(f"input {label} is empty; pass a file with a header row and data rows")
+    payload = _maybe_gunzip(data, label)
+    if fmt != "parquet" and payload.startswith(_PARQUET_MAGIC):
+        raise TecurateError(
+            f"input {label} looks like a Parquet file; pass --input-format parquet"
+        )
+    if fmt == "parquet":
+        frame = _parse_parquet(payload, label)
+    else:
+        text = _decode(payload, encoding, label)
+        frame = _parse_csv(text, label) if fmt == "csv" else _parse_jsonl(text, label)
+    _check_frame(frame, label)
+    return LoadedTable(
+        frame=frame,
+        path=path,
+        sha256=digest,
+        n_rows=int(frame.shape[0]),
+        n_columns=int(frame.shape[1]),
+        input_format=fmt,
+    )
+
+
+def _check_encoding(encoding: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise TecurateError(
+            f"unknown --encoding '{encoding}'; use a Python codec name such as utf-8 or latin-1"
+        ) from None
+
+
+def _format_from_extension(path: str) -> str:
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    ext = os.path.splitext(name)[1]
+    if ext not in _EXTENSIONS:
+        shown = ext or "no extension"
+        raise TecurateError(
+            f"cannot tell the format of '{path}' ({shown}); use a .csv, .parquet or .jsonl file "
+            f"or pass --input-format {{{','.join(INPUT_FORMATS)}}}"
+        )
+    return _EXTENSIONS[ext]
+
+
+def _check_path(path: str) -> None:
+    if os.path.isdir(path):
+        raise TecurateError(f"input '{path}' is a directory; pass a CSV, Parquet or JSONL file")
+    if not os.path.exists(path):
+        raise TecurateError(f"input file '{path}' not found; check the path")
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise TecurateError(f"cannot read input '{path}': {exc.strerror or exc}") from None
+
+
+def _maybe_gunzip(data: bytes, label: str) -> bytes:
+    """Decompress gzip by content rather than by name, so `.csv.gz` and gzipped stdin both work."""
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as exc:
+        raise TecurateError(
+            f"input {label} is a damaged gzip file ({exc}); re-compress it"
+        ) from None
+
+
+def _decode(data: bytes, encoding: str, label: str) -> str:
+    # utf-8-sig accepts a leading BOM (common from Excel exports) and is otherwise plain utf-8.
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise TecurateError(
+            f"input {label} is not valid {encoding} (byte {exc.start}); "
+            "re-save it as UTF-8 or pass --encoding (e.g. --encoding latin-1)"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _parse_csv(text: str, label: str) -> pd.DataFrame:
+    if not text.strip():
+        raise TecurateError(f"input {label} is empty; pass a file with a header row and data rows")
+    try:
+        # pandas silently renames duplicate headers ("a", "a.1"); read the raw header to catch them.
+        header = pd.read_csv(
+            io.StringIO(text), header=None, nrows=1, dtype=str, keep_default_na=False
+        )
+        frame = pd.read_csv(io.StringIO(text), low_memory=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise TecurateError(f"cannot parse CSV {label}: {_first_line(exc)}") from None
+    # Blank header cells become distinct "Unnamed: N" columns, so only named ones can clash.
+    _check_unique([name for name in header.iloc[0] if name.strip()], label)
+    return frame
+
+
+def _parse_parquet(data: bytes, label: str) -> pd.DataFrame:
+    import pyarrow  # noqa: PLC0415 - only Parquet input needs it
+    import pyarrow.parquet  # noqa: PLC0415
+
+    try:
+        # Check names on the schema first: pyarrow's own error for duplicates is cryptic.
+        names = pyarrow.parquet.ParquetFile(io.BytesIO(data)).schema_arrow.names
+        _check_unique(names, label)
+        return pd.read_parquet(io.BytesIO(data))
+    except (pyarrow.ArrowException, ValueError, OSError) as exc:
+        raise TecurateError(f"cannot parse Parquet {label}: {_first_line(exc)}") from None
+
+
+def _parse_jsonl(text: str, label: str) -> pd.DataFrame:
+    """Parse line by line so an error can say which line is broken."""
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TecurateError(
+                f"cannot parse JSONL {label}: line {number} is not valid JSON ({exc.msg})"
+            ) from None
+        if not isinstance(record, dict):
+            raise TecurateError(
+                f"cannot parse JSONL {label}: line {number} is a JSON {type(record).__name__}, "
+                "not an object; write one {\"column\": value} object per line"
+            )
+        records.append(record)
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+
+
+def _check_unique(columns: list[object], label: str) -> None:
+    seen: set[object] = set()
+    duplicates = []
+    for column in columns:
+        if column in seen and column not in duplicates:
+            duplicates.append(column)
+        seen.add(column)
+    if duplicates:
+        names = ", ".join(f"'{c}'" for c in duplicates)
+        raise TecurateError(f"input {label} has duplicate column names: {names}; rename them")
+
+
+def _check_frame(frame: pd.DataFrame, label: str) -> None:
+    if frame.shape[1] == 0:
+        raise TecurateError(f"input {label} has no columns; pass a table with a header row")
+    if frame.shape[0] == 0:
+        raise TecurateError(f"input {label} has a header but no data rows")
+    _check_unique(list(frame.columns), label)

@@ -1,0 +1,342 @@
+"""ID-train / ID-test / OOD splits: by a shift column, by a second file, or synthetic.
+
+Every index is positional (sorted int64) into the frame and codes the caller passed, and every
+random choice is seeded, so the same inputs and seed give identical splits.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+
+from tecurate.errors import TecurateError
+from tecurate.serialize import format_value
+
+DEFAULT_TEST_SIZE = 0.3
+DEFAULT_MIN_DOMAIN_ROWS = 200
+DEFAULT_SYNTHETIC_QUANTILE = 0.8
+
+_LIST_LIMIT = 10
+_MIN_ID_ROWS = 10
+
+
+@dataclass(frozen=True)
+class OodSplit:
+    """One OOD test split; `value` is the shift-column value it holds, when there is one."""
+
+    name: str
+    n_rows: int
+    description: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class ShiftInfo:
+    """How ID and OOD were defined, for the report."""
+
+    kind: str
+    column: str | None
+    id_values: tuple[str, ...]
+    ood_splits: tuple[OodSplit, ...]
+    description: str
+    warnings: tuple[str, ...] = ()
+    skipped_domains: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Positional row indices of each split, plus the shift description."""
+
+    id_train: np.ndarray
+    id_test: np.ndarray
+    ood: dict[str, np.ndarray]
+    shift: ShiftInfo
+
+
+def stratified_sample(strata: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
+    """Seeded sample of `max_rows` positions keeping each stratum's share (for `--max-rows`).
+
+    Quotas use largest remainders; every stratum keeps at least one row when `max_rows` allows,
+    so a rare class does not vanish from a bounded CI run.
+    """
+    strata = np.asarray(strata)
+    n = len(strata)
+    if max_rows < 1:
+        raise TecurateError(f"--max-rows must be at least 1 (got {max_rows})")
+    if max_rows >= n:
+        return np.arange(n, dtype=np.int64)
+    _, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    exact = counts * (max_rows / n)
+    quotas = np.floor(exact).astype(np.int64)
+    if len(counts) <= max_rows:
+        quotas = np.maximum(quotas, 1)
+    # Hand out leftover rows by largest remainder, take back excess from the largest quotas;
+    # stable sorts keep ties in stratum order, so the result is deterministic.
+    remainders = exact - np.floor(exact)
+    for i in np.argsort(-remainders, kind="stable"):
+        if quotas.sum() >= max_rows:
+            break
+        if quotas[i] < counts[i]:
+            quotas[i] += 1
+    while quotas.sum() > max_rows:
+        quotas[np.argmax(quotas)] -= 1
+    rng = np.random.default_rng(seed)
+    chosen = [
+        rng.choice(np.flatnonzero(inverse == s), size=int(q), replace=False)
+        for s, q in enumerate(quotas)
+        if q > 0
+    ]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def split_by_column(
+    values: pd.Series,
+    codes: np.ndarray,
+    *,
+    column: str,
+    id_values: Sequence[str] | None = None,
+    min_domain_rows: int = DEFAULT_MIN_DOMAIN_ROWS,
+    test_size: float = DEFAULT_TEST_SIZE,
+    seed: int = 0,
+) -> Splits:
+    """ID = rows whose `column` value is in `id_values` (default: the most frequent value);
+    every other value with at least `min_domain_rows` rows is its own OOD split `ood:{value}`.
+
+    Values are compared as text (`format_value`, so 2019.0 matches "2019"); rows with a missing
+    value belong to no split and are counted in a warning.
+    """
+    codes = np.asarray(codes)
+    _check_lengths(len(values), codes)
+    _check_test_size(test_size)
+    if min_domain_rows < 1:
+        raise TecurateError(f"--min-domain-rows must be at least 1 (got {min_domain_rows})")
+    raw_codes, uniques = pd.factorize(values.reset_index(drop=True))
+    texts = np.array([format_value(u) for u in uniques] + [None], dtype=object)[raw_codes]
+    # Re-factorize the texts: distinct raw values with the same text (2019 and 2019.0) merge.
+    domain_codes, names = pd.factorize(texts)
+    notes = []
+    n_missing = int((domain_codes < 0).sum())
+    if n_missing:
+        notes.append(
+            f"{n_missing} rows with a missing '{column}' value are in no split (neither ID nor OOD)"
+        )
+    if n_missing == len(domain_codes):
+        raise TecurateError(
+            f"shift column '{column}' is missing in every row; pick another --shift-col"
+        )
+    counts = np.bincount(domain_codes[domain_codes >= 0], minlength=len(names))
+    sizes = {str(value): int(n) for value, n in zip(names, counts, strict=True)}
+    code_of = {str(value): i for i, value in enumerate(names)}
+    if id_values:
+        chosen = tuple(dict.fromkeys(str(v).strip() for v in id_values))
+        unknown = [v for v in chosen if v not in sizes]
+        if unknown:
+            raise TecurateError(
+                f"--id-values {', '.join(repr(v) for v in unknown)} do not occur in column "
+                f"'{column}'; values: {_describe_counts(sizes)}"
+            )
+    else:
+        top = max(sizes.values())
+        chosen = (min(v for v, n in sizes.items() if n == top),)
+    others = {v: n for v, n in sizes.items() if v not in chosen}
+    if not others:
+        raise TecurateError(
+            f"every row of shift column '{column}' has an ID value ({', '.join(chosen)}); "
+            "no rows are left for OOD — pick other --id-values or another --shift-col"
+        )
+    by_size = sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))
+    domains = [v for v, n in by_size if n >= min_domain_rows]
+    skipped = {v: n for v, n in by_size if n < min_domain_rows}
+    if not domains:
+        largest = next(iter(skipped))
+        raise TecurateError(
+            f"no OOD domain of column '{column}' has at least {min_domain_rows} rows (largest: "
+            f"'{largest}' with {skipped[largest]}); lower --min-domain-rows"
+        )
+    if skipped:
+        notes.append(
+            f"{len(skipped)} value(s) of '{column}' with fewer than {min_domain_rows} rows "
+            f"({sum(skipped.values())} rows in all) are in no split: {_describe_counts(skipped)}"
+        )
+    id_mask = np.isin(domain_codes, [code_of[v] for v in chosen])
+    id_train, id_test, id_notes = _split_id(np.flatnonzero(id_mask), codes, test_size, seed)
+    ood = {f"ood:{v}": np.flatnonzero(domain_codes == code_of[v]).astype(np.int64) for v in domains}
+    ood_splits = tuple(
+        OodSplit(
+            name=f"ood:{v}", n_rows=others[v], description=f"rows where {column} = '{v}'", value=v
+        )
+        for v in domains
+    )
+    description = (
+        f"column '{column}': ID = {', '.join(repr(v) for v in chosen)} "
+        f"({int(id_mask.sum())} rows); "
+        f"{len(domains)} OOD domain(s), one per other value with at least {min_domain_rows} rows"
+    )
+    shift = ShiftInfo(
+        kind="column",
+        column=column,
+        id_values=chosen,
+        ood_splits=ood_splits,
+        description=description,
+        warnings=tuple(notes + id_notes),
+        skipped_domains=skipped,
+    )
+    return Splits(id_train=id_train, id_test=id_test, ood=ood, shift=shift)
+
+
+def split_by_mask(
+    codes: np.ndarray,
+    ood_mask: np.ndarray,
+    *,
+    name: str = "ood",
+    description: str,
+    test_size: float = DEFAULT_TEST_SIZE,
+    seed: int = 0,
+) -> Splits:
+    """OOD = rows where `ood_mask` is true (the `--ood FILE` rows after concatenation)."""
+    codes = np.asarray(codes)
+    ood_mask = np.asarray(ood_mask, dtype=bool)
+    _check_lengths(len(ood_mask), codes)
+    _check_test_size(test_size)
+    if not ood_mask.any():
+        raise TecurateError(f"the OOD data ({description}) has no rows")
+    id_train, id_test, notes = _split_id(np.flatnonzero(~ood_mask), codes, test_size, seed)
+    ood_rows = np.flatnonzero(ood_mask).astype(np.int64)
+    shift = ShiftInfo(
+        kind="file",
+        column=None,
+        id_values=(),
+        ood_splits=(OodSplit(name=name, n_rows=len(ood_rows), description=description),),
+        description=description,
+        warnings=tuple(notes),
+    )
+    return Splits(id_train=id_train, id_test=id_test, ood={name: ood_rows}, shift=shift)
+
+
+def split_synthetic(
+    X: np.ndarray,
+    codes: np.ndarray,
+    *,
+    quantile: float = DEFAULT_SYNTHETIC_QUANTILE,
+    test_size: float = DEFAULT_TEST_SIZE,
+    seed: int = 0,
+) -> Splits:
+    """Synthetic covariate shift, for data with no natural one: OOD = rows whose score on the
+    first principal component of the standardized raw features is above `quantile`.
+
+    Missing entries of `X` are set to their column mean and constant columns are ignored; the
+    component's sign is fixed (largest-|loading| entry positive) so the split is deterministic.
+    """
+    codes = np.asarray(codes)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-d matrix, got shape {X.shape}")
+    _check_lengths(X.shape[0], codes)
+    _check_test_size(test_size)
+    if not 0.0 < quantile < 1.0:
+        raise TecurateError(f"synthetic shift quantile must be between 0 and 1 (got {quantile})")
+    scores = _first_component_scores(X, seed)
+    threshold = float(np.quantile(scores, quantile))
+    ood_mask = scores > threshold
+    if not ood_mask.any():
+        raise TecurateError(
+            "the raw features have too few distinct values to build a synthetic shift; "
+            "pass --shift-col or --ood"
+        )
+    id_train, id_test, notes = _split_id(np.flatnonzero(~ood_mask), codes, test_size, seed)
+    percent = f"{quantile * 100:g}"
+    description = (
+        "synthetic covariate shift: OOD = rows whose score on the first principal component of "
+        f"the standardized raw features (missing values mean-imputed) is above its {percent}th "
+        f"percentile ({int(ood_mask.sum())} rows); ID = the other {int((~ood_mask).sum())} rows"
+    )
+    ood_rows = np.flatnonzero(ood_mask).astype(np.int64)
+    shift = ShiftInfo(
+        kind="synthetic",
+        column=None,
+        id_values=(),
+        ood_splits=(
+            OodSplit(name="ood:synthetic", n_rows=len(ood_rows), description=description),
+        ),
+        description=description,
+        warnings=(
+            "the OOD split is a synthetic shift (no --shift-col or --ood given); it is not a real "
+            "distribution shift, so treat OOD numbers as a stress test only",
+            *notes,
+        ),
+    )
+    return Splits(id_train=id_train, id_test=id_test, ood={"ood:synthetic": ood_rows}, shift=shift)
+
+
+def _first_component_scores(X: np.ndarray, seed: int) -> np.ndarray:
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+        means = np.nanmean(X, axis=0)  # all-missing columns give NaN -> 0 -> constant, dropped
+    X = np.where(np.isnan(X), np.nan_to_num(means), X)
+    if not np.isfinite(X).all():
+        raise ValueError("X must not contain infinite values")
+    spread = X.std(axis=0)
+    varying = spread > 0
+    if X.shape[0] < 2 or not varying.any():
+        raise TecurateError(
+            "the raw features do not vary, so no synthetic shift can be built; "
+            "pass --shift-col or --ood"
+        )
+    Z = (X[:, varying] - X[:, varying].mean(axis=0)) / spread[varying]
+    pca = PCA(n_components=1, svd_solver="full", random_state=seed).fit(Z)
+    loading = pca.components_[0]
+    sign = 1.0 if loading[np.argmax(np.abs(loading))] >= 0 else -1.0
+    return Z @ (sign * loading)
+
+
+def _split_id(
+    id_rows: np.ndarray, codes: np.ndarray, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Seeded ID-train / ID-test split, stratified by class when every class has 2+ ID rows."""
+    if len(id_rows) < _MIN_ID_ROWS:
+        raise TecurateError(
+            f"the ID part has only {len(id_rows)} rows (at least {_MIN_ID_ROWS} needed) to split "
+            "into ID-train and ID-test; choose other --id-values or add rows"
+        )
+    id_codes = codes[id_rows]
+    notes = []
+    _, class_counts = np.unique(id_codes, return_counts=True)
+    stratify = id_codes if class_counts.min() >= 2 else None
+    try:
+        train, test = train_test_split(
+            id_rows, test_size=test_size, stratify=stratify, random_state=seed
+        )
+    except ValueError:
+        stratify = None
+        train, test = train_test_split(id_rows, test_size=test_size, random_state=seed)
+    if stratify is None:
+        notes.append(
+            "the ID-train / ID-test split is not stratified: some class has too few ID rows"
+        )
+    if len(np.unique(codes[train])) < 2:
+        raise TecurateError(
+            "ID-train rows all have one class, so no model can be trained; "
+            "choose other --id-values or another shift"
+        )
+    return np.sort(train).astype(np.int64), np.sort(test).astype(np.int64), notes
+
+
+def _check_lengths(n_rows: int, codes: np.ndarray) -> None:
+    if len(codes) != n_rows:
+        raise ValueError(f"codes has {len(codes)} entries for {n_rows} rows")
+
+
+def _check_test_size(test_size: float) -> None:
+    if not 0.0 < test_size < 1.0:
+        raise TecurateError(f"test size must be between 0 and 1 (got {test_size})")
+
+
+def _describe_counts(sizes: dict[str, int]) -> str:
+    items = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"'{v}' ({n})" for v, n in items[:_LIST_LIMIT])
+    return shown + (f", ... ({len(items) - _LIST_LIMIT} more)" if len(items) > _LIST_LIMIT else "")

