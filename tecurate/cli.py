@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
@@ -58,7 +58,7 @@ def _errors(debug: bool = False) -> Iterator[None]:
         yield
     except TecurateError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
-    except (typer.Exit, click.exceptions.Exit, KeyboardInterrupt):
+    except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if debug:
@@ -158,7 +158,7 @@ def audit(
         from tecurate.pipeline import audit as run_audit
 
         console = _stderr()
-        if quiet:
+        if quiet or not console.is_terminal:
             report = run_audit(data, settings).to_dict()
         else:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -260,15 +260,13 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="tecurate", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        hint = f" (see 'tecurate {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else \
-            " (see 'tecurate --help')"
-        _error_line(f"{exc.format_message()}{hint}")
-        sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        _stderr().print("tecurate: aborted", highlight=False)
+    except typer.Abort:
+        _error_line("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
-        _error_line(exc.format_message())
-        sys.exit(exc.exit_code)
+    except TyperException as exc:  # usage errors: bad flag, bad value, missing argument
+        context = getattr(exc, "ctx", None)
+        command = f"tecurate {context.info_name}" if context is not None and context.parent else "tecurate"
+        if exc.format_message():  # empty when no arguments printed the help instead
+            _error_line(f"{exc.format_message()} (see '{command} --help')")
+        sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
     sys.exit(code if isinstance(code, int) else EXIT_PASS)

@@ -1,0 +1,5 @@
+"""``python -m tecurate`` runs the CLI."""
+
+from tecurate.cli import main
+
+main()
