@@ -1,3 +1,16 @@
-"""tecurate: audit the curation quality of text embeddings of tabular data."""
+"""tecurate: audit the curation quality of text embeddings of tabular data.
+
+>>> from tecurate import AuditConfig, audit
+>>> report = audit("data.csv", AuditConfig(target="y", shift_col="region"))  # doctest: +SKIP
+>>> report.verdict.status  # doctest: +SKIP
+'fail'
+"""
 
 __version__ = "0.1.0"
+
+from tecurate.config import AuditConfig
+from tecurate.errors import TecurateError
+from tecurate.pipeline import audit
+from tecurate.report import AuditReport
+
+__all__ = ["AuditConfig", "AuditReport", "TecurateError", "__version__", "audit"]

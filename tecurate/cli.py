@@ -126,6 +126,12 @@ def audit(
     max_collapse_rate: Annotated[Optional[float], typer.Option("--max-collapse-rate", help="Fail when more te models collapse on a split [default: 0.5].")] = None,
     max_te_only_collapse_rate: Annotated[Optional[float], typer.Option("--max-te-only-collapse-rate", help="Fail when more matched pairs collapse on te only [default: 0.25].")] = None,
     max_accuracy_gap: Annotated[Optional[float], typer.Option("--max-accuracy-gap", help="Warn when median ID accuracy raw - te exceeds this [default: 0.10].")] = None,
+    n_bootstrap: Annotated[Optional[int], typer.Option("--n-bootstrap", help="Bootstrap resamples for the CI of r [default: 1000].")] = None,
+    probit_eps: Annotated[Optional[float], typer.Option("--probit-eps", help="Accuracies are clipped to [eps, 1-eps] before the probit [default: 0.001].")] = None,
+    min_collapsed_share: Annotated[Optional[float], typer.Option("--min-collapsed-share", help="collapse_inflated needs at least this share of collapsed points [default: 0.10].")] = None,
+    min_r2_drop: Annotated[Optional[float], typer.Option("--min-r2-drop", help="collapse_inflated needs R²(all) - R²(healthy) of at least this [default: 0.20].")] = None,
+    min_healthy: Annotated[Optional[int], typer.Option("--min-healthy", help="Fewer healthy models than this: insufficient_healthy [default: 5].")] = None,
+    synthetic_quantile: Annotated[Optional[float], typer.Option("--synthetic-quantile", help="Without a shift, rows above this quantile of the first principal component are OOD [default: 0.8].")] = None,
     fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="fail: only failures exit 1; warn: warnings too [default: fail].")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.")] = "text",
@@ -148,7 +154,9 @@ def audit(
             "families": _split_list(families), "n_configs": n_configs, "seed": seed, "max_rows": max_rows,
             "n_jobs": n_jobs, "collapse_threshold": collapse_threshold,
             "max_collapse_rate": max_collapse_rate, "max_te_only_collapse_rate": max_te_only_collapse_rate,
-            "max_accuracy_gap": max_accuracy_gap, "fail_on": fail_on, "input_format": input_format,
+            "max_accuracy_gap": max_accuracy_gap, "fail_on": fail_on, "n_bootstrap": n_bootstrap,
+            "probit_eps": probit_eps, "min_collapsed_share": min_collapsed_share, "min_r2_drop": min_r2_drop,
+            "min_healthy": min_healthy, "synthetic_quantile": synthetic_quantile, "input_format": input_format,
             "encoding": encoding,
         }
         settings = resolve_config(cli_settings, file_settings)

@@ -1,0 +1,64 @@
+"""End to end with the real packaged all-MiniLM-L6-v2 on the real credit_data example."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from tecurate.cli import app
+from tecurate.report import schema
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "credit_data.csv"
+ARGS = ["--target", "Status", "--shift-col", "Home", "--min-domain-rows", "60", "--max-rows", "500",
+        "--families", "logreg,xgboost,mlp", "--n-configs", "3", "--n-bootstrap", "200"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The same audit twice against one cache folder: cold, then warm."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    results = []
+    for name in ("cold", "warm"):
+        out = tmp / f"{name}.json"
+        result = CliRunner().invoke(app, ["audit", str(EXAMPLE), *ARGS, "--cache-dir", str(tmp / "cache"),
+                                          "--output", str(out)])
+        results.append((result, json.loads(out.read_text()) if out.exists() else None))
+    return results
+
+
+def test_real_audit_completes_with_a_valid_report(runs):
+    result, report = runs[0]
+    assert result.exit_code in (0, 1), result.stderr
+    assert result.exit_code == report["verdict"]["exit_code"]
+    jsonschema.validate(report, schema())
+    assert report["embedding"]["dim"] == 384
+    assert report["embedding"]["model"] == "all-MiniLM-L6-v2"
+    assert report["shift"]["kind"] == "column" and report["shift"]["id_values"] == ["owner"]
+    splits = set(report["models"][0]["splits"])
+    assert "id_test" in splits and {"ood:rent", "ood:parents"} <= splits
+    assert len(report["models"]) == 2 * 3 * 3
+    assert report["serialization"]["example"].startswith("The Seniority is ")
+    assert "Status" not in report["serialization"]["example"]
+    assert "Home" not in report["serialization"]["example"]
+    healthy_raw = [m for m in report["models"] if m["representation"] == "raw"
+                   and not m["splits"]["id_test"]["collapsed"]]
+    assert healthy_raw and max(m["splits"]["id_test"]["accuracy"] for m in healthy_raw) > 0.7
+    assert set(report["aotl"]) == {"raw", "te"}
+    assert "Collapse and accuracy per split" in result.stderr
+
+
+def test_warm_cache_hits_every_text_and_reproduces_the_report(runs):
+    (_, cold), (_, warm) = runs
+    assert cold["embedding"]["cache_hits"] == 0
+    assert warm["embedding"]["cache_hits"] == warm["embedding"]["n_unique_texts"]
+    assert warm["embedding"]["cache_misses"] == 0
+    for report in (cold, warm):
+        for model in report["models"]:
+            model.pop("fit_seconds")
+    assert cold["models"] == warm["models"]
+    assert cold["aotl"] == warm["aotl"]
+    assert cold["verdict"] == warm["verdict"]

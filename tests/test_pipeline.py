@@ -1,0 +1,120 @@
+"""The library API end to end with a fake embedder: routes, leakage, determinism, bookkeeping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tecurate
+from conftest import HashEmbedder, NumbersEmbedder, make_frame
+from tecurate import AuditConfig, TecurateError, audit
+
+FAST = dict(families=("logreg", "xgboost"), n_configs=2, n_jobs=1, use_cache=False)
+
+
+class RecordingEmbedder(NumbersEmbedder):
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def encode(self, texts, batch_size):
+        self.texts.extend(texts)
+        return super().encode(texts, batch_size)
+
+
+def comparable(report) -> dict:
+    data = report.to_dict()
+    for key in ("created_at", "timings"):
+        data.pop(key)
+    data["embedding"].pop("seconds")
+    for model in data["models"]:
+        model.pop("fit_seconds")
+    return data
+
+
+def test_public_api_is_exactly_all():
+    public = {name for name in dir(tecurate) if not name.startswith("_")} - {
+        "aotl", "cache", "config", "embed", "errors", "features", "load", "metrics", "models",
+        "pipeline", "report", "results", "serialize", "split", "summary", "validate", "verdict"}
+    assert public | {"__version__"} == set(tecurate.__all__)
+
+
+def test_no_target_or_shift_value_leaks_into_the_text(tmp_path):
+    frame = make_frame()
+    frame["label"] = frame["label"].map({"yes": "LABEL_YES_SECRET", "no": "LABEL_NO_SECRET"})
+    frame["region"] = "REGION_" + frame["region"]
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    recorder = RecordingEmbedder()
+    report = audit(str(path), AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST),
+                   embedder=recorder)
+    assert len(recorder.texts) == report.embedding.n_unique_texts > 0
+    for text in recorder.texts + [report.serialization["example"]]:
+        assert "SECRET" not in text and "REGION_" not in text
+        assert "label" not in text and "region" not in text
+    assert report.serialization["columns"] == ["x", "plan"]
+
+
+def test_same_seed_same_report_and_other_seed_differs(table):
+    config = AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST)
+    one = comparable(audit(str(table), config, embedder=HashEmbedder()))
+    two = comparable(audit(str(table), config, embedder=HashEmbedder()))
+    assert one == two
+    other = comparable(audit(str(table), AuditConfig(**{**config.__dict__, "seed": 1}), embedder=HashEmbedder()))
+    assert other["models"] != one["models"]
+
+
+def test_ood_file_route(tmp_path):
+    frame = make_frame(800)
+    main, ood = tmp_path / "main.csv", tmp_path / "ood.csv"
+    frame[frame.region == "A"].to_csv(main, index=False)
+    frame[frame.region != "A"].to_csv(ood, index=False)
+    report = audit(str(main), AuditConfig(target="label", ood_path=str(ood), **FAST),
+                   embedder=NumbersEmbedder())
+    assert report.shift.kind == "file"
+    assert set(report.models[0].splits) == {"id_test", "ood"}
+    assert report.target["n_rows"]["ood"] == int((frame.region != "A").sum())
+
+
+def test_ood_file_missing_columns_is_a_user_error(tmp_path):
+    frame = make_frame()
+    main, ood = tmp_path / "main.csv", tmp_path / "ood.csv"
+    frame.to_csv(main, index=False)
+    frame.drop(columns=["plan"]).to_csv(ood, index=False)
+    with pytest.raises(TecurateError, match="lacks column"):
+        audit(str(main), AuditConfig(target="label", ood_path=str(ood), **FAST), embedder=NumbersEmbedder())
+
+
+def test_synthetic_shift_is_marked_and_warned(table):
+    report = audit(str(table), AuditConfig(target="label", **FAST), embedder=NumbersEmbedder())
+    assert report.shift.kind == "synthetic"
+    assert any("synthetic" in w for w in report.warnings)
+    assert list(report.aotl["te"]) == ["ood:synthetic"]
+
+
+def test_missing_targets_are_dropped_and_counted_and_max_rows_samples(tmp_path):
+    frame = make_frame(1000)
+    frame.loc[:9, "label"] = np.nan
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    report = audit(str(path), AuditConfig(target="label", shift_col="region", min_domain_rows=50,
+                                          max_rows=500, **FAST), embedder=NumbersEmbedder())
+    assert report.input["n_dropped_missing_target"] == 10
+    assert report.input["sampled"] is True
+    assert report.input["n_rows_used"] <= 500
+    assert any("dropped 10 rows" in w for w in report.warnings)
+    shares = pd.Series(report.target["distribution"]["id_train"])
+    assert shares.sum() == pytest.approx(1.0)
+
+
+def test_constant_embeddings_collapse_every_te_model_but_not_raw(table):
+    from conftest import ConstantEmbedder
+
+    report = audit(str(table), AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST),
+                   embedder=ConstantEmbedder())
+    te = report.summary.representations["te"]
+    raw = report.summary.representations["raw"]
+    assert all(s.collapse_rate == 1.0 for s in te.values())
+    assert raw["id_test"].collapse_rate < 1.0
+    assert report.summary.paired["id_test"].te_only_collapse_rate > 0
+    assert report.verdict.status == "fail" and report.verdict.exit_code == 1
