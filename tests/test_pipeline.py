@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pkgutil
+
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,9 +37,9 @@ def comparable(report) -> dict:
 
 
 def test_public_api_is_exactly_all():
-    public = {name for name in dir(tecurate) if not name.startswith("_")} - {
-        "aotl", "cache", "config", "embed", "errors", "features", "load", "metrics", "models",
-        "pipeline", "report", "results", "serialize", "split", "summary", "validate", "verdict"}
+    """Every public non-module name is in __all__ and vice versa (submodules are not API)."""
+    public = {name for name, value in vars(tecurate).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
     assert public | {"__version__"} == set(tecurate.__all__)
 
 
@@ -118,3 +122,64 @@ def test_constant_embeddings_collapse_every_te_model_but_not_raw(table):
     assert raw["id_test"].collapse_rate < 1.0
     assert report.summary.paired["id_test"].te_only_collapse_rate > 0
     assert report.verdict.status == "fail" and report.verdict.exit_code == 1
+
+
+def _ood_files(tmp_path, drop_target: bool):
+    frame = make_frame(800)
+    main, ood = tmp_path / "main.csv", tmp_path / "ood.csv"
+    frame[frame.region == "A"].to_csv(main, index=False)
+    other = frame[frame.region != "A"]
+    (other.drop(columns=["label"]) if drop_target else other).to_csv(ood, index=False)
+    return main, ood, int((frame.region != "A").sum())
+
+
+def test_ood_file_without_the_target_is_unlabelled_and_estimated_by_agreement(tmp_path):
+    import jsonschema
+
+    from tecurate.report import schema
+    from tecurate.results import PredictionMetrics
+
+    main, ood, n_ood = _ood_files(tmp_path, drop_target=True)
+    report = audit(str(main), AuditConfig(target="label", ood_path=str(ood), **FAST), embedder=NumbersEmbedder())
+    assert all(isinstance(m.splits["ood"], PredictionMetrics) for m in report.models)
+    assert report.target["n_rows"]["ood"] == n_ood and "ood" not in report.target["distribution"]
+    assert all("ood" not in fits for fits in report.aotl.values())
+    assert report.summary.paired["ood"].median_accuracy_gap is None
+    assert report.summary.representations["te"]["ood"].accuracy_quantiles["median"] is None
+    fit = report.agreement["te"]["ood"]
+    assert fit.mae_pp is None and all(e.ood_accuracy is None for e in fit.estimates)
+    assert any("unlabelled" in w for w in report.warnings)
+    data = report.to_dict()
+    jsonschema.validate(data, schema())
+    assert "accuracy" not in data["models"][0]["splits"]["ood"]
+
+
+def test_ood_unlabeled_ignores_labels_and_gives_the_same_estimates(tmp_path):
+    main, ood, _ = _ood_files(tmp_path, drop_target=False)
+    labelled = audit(str(main), AuditConfig(target="label", ood_path=str(ood), **FAST), embedder=NumbersEmbedder())
+    blind = audit(str(main), AuditConfig(target="label", ood_path=str(ood), ood_unlabeled=True, **FAST),
+                  embedder=NumbersEmbedder())
+    assert "ood" in labelled.aotl["te"] and blind.aotl == {}
+    with_labels, without = labelled.agreement["te"]["ood"], blind.agreement["te"]["ood"]
+    assert with_labels.mae_pp is not None and without.mae_pp is None
+    assert [e.aline_s for e in with_labels.estimates] == [e.aline_s for e in without.estimates]
+    assert with_labels.healthy == without.healthy
+
+
+def test_ood_unlabeled_needs_an_ood_file_and_other_columns_must_still_exist(tmp_path):
+    with pytest.raises(TecurateError, match="--ood-unlabeled needs --ood"):
+        AuditConfig(target="label", ood_unlabeled=True)
+    main, ood, _ = _ood_files(tmp_path, drop_target=True)
+    pd.read_csv(ood).drop(columns=["plan"]).to_csv(ood, index=False)
+    with pytest.raises(TecurateError, match="lacks column"):
+        audit(str(main), AuditConfig(target="label", ood_path=str(ood), **FAST), embedder=NumbersEmbedder())
+
+
+def test_labelled_runs_report_agreement_with_its_error_on_every_ood_split(table):
+    report = audit(str(table), AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST),
+                   embedder=NumbersEmbedder())
+    assert set(report.agreement) == {"raw", "te"}
+    for fits in report.agreement.values():
+        assert set(fits) == {"ood:B", "ood:C"}
+        for fit in fits.values():
+            assert fit.mae_pp is not None and len(fit.estimates) == 4
