@@ -17,12 +17,22 @@ The paper publishes no formula for "spurious"; the following definition is OURS.
   CI of its Pearson r includes 0.
 - ``insufficient_healthy``: fewer than ``min_healthy`` healthy points.
 
-A fit is **spurious** when ``collapse_inflated`` applies, or when some point is collapsed, the
-all-models fit looks good (p < ``alpha`` and r > 0), looks better than the healthy fit
-(R²(all) > R²(healthy), or no healthy fit exists) and the healthy models cannot confirm it
-(``healthy_uncorrelated`` or ``insufficient_healthy``). Hence a genuine line without collapse is
-never spurious, and a flat healthy cloud without collapse lists ``healthy_uncorrelated`` (AotL
-simply does not hold) without being called spurious: nothing collapsed was dressing it up.
+A fit is **spurious** when collapse is what makes it look good:
+
+- ``collapse_inflated`` applies and the collapsed points are not explained by the healthy line:
+  the healthy models cannot confirm a line (``healthy_uncorrelated`` or ``insufficient_healthy``),
+  or the collapsed points' mean lies more than ``OFF_LINE_Z`` prediction standard errors off the
+  healthy line (``collapsed_residual_z``; undefined counts as off). Collapsed models of a
+  balanced task sit at the chance point (0.5, 0.5), which genuine lines often pass through (Miller
+  et al.): they then stretch the x-range and inflate R² without faking or bending the line, and
+  the R² rule alone calls every such planted genuine line spurious (validation/RESULTS.md);
+- or some point is collapsed, the all-models fit looks good (p < ``alpha`` and r > 0), looks
+  better than the healthy fit (R²(all) > R²(healthy), or no healthy fit exists) and the healthy
+  models cannot confirm it (``healthy_uncorrelated`` or ``insufficient_healthy``).
+
+Hence a genuine line without collapse is never spurious, and a flat healthy cloud without
+collapse lists ``healthy_uncorrelated`` (AotL simply does not hold) without being called
+spurious: nothing collapsed was dressing it up.
 """
 
 from __future__ import annotations
@@ -38,10 +48,11 @@ from scipy import stats
 
 from tecurate.errors import TecurateError
 from tecurate.metrics import SplitMetrics
-from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult
+from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult, is_labelled
 
 __all__ = [
     "DEFAULT_PROBIT_EPS",
+    "OFF_LINE_Z",
     "REASONS",
     "AotlFit",
     "CollapseInflated",
@@ -59,6 +70,10 @@ __all__ = [
 
 DEFAULT_PROBIT_EPS = 1e-3
 """Accuracies are clipped to [ε, 1 − ε] before Φ⁻¹: a 0% or 100% model maps to ∓3.09, not ∓∞."""
+
+OFF_LINE_Z = 2.5
+"""Collapsed points whose mean lies more than this many prediction standard errors from the healthy
+line are off it: the healthy models do not explain them."""
 
 _MIN_VALID_BOOTSTRAP_SHARE = 0.5
 """Below this share of non-degenerate resamples, the percentile interval describes a conditional
@@ -192,6 +207,7 @@ class ReasonContext:
     n_collapsed: int
     collapsed_share: float
     thresholds: SpuriousThresholds
+    collapsed_residual_z: float | None = None
 
 
 class Reason(Protocol):
@@ -247,8 +263,10 @@ REASONS: tuple[Reason, ...] = (CollapseInflated(), HealthyUncorrelated(), Insuff
 
 def _is_spurious(ctx: ReasonContext, codes: set[str]) -> bool:
     """See the module docstring: collapse must be what makes the line look good."""
+    unconfirmed = bool(codes & {HealthyUncorrelated.code, InsufficientHealthy.code})
     if CollapseInflated.code in codes:
-        return True
+        z = ctx.collapsed_residual_z
+        return unconfirmed or z is None or z > OFF_LINE_Z
     fit = ctx.all
     looks_good = (
         fit.p_value is not None
@@ -258,7 +276,6 @@ def _is_spurious(ctx: ReasonContext, codes: set[str]) -> bool:
     )
     healthy_r2 = ctx.healthy.r2
     better_with_collapse = healthy_r2 is None or (fit.r2 is not None and fit.r2 > healthy_r2)
-    unconfirmed = bool(codes & {HealthyUncorrelated.code, InsufficientHealthy.code})
     return ctx.n_collapsed > 0 and looks_good and better_with_collapse and unconfirmed
 
 
@@ -272,9 +289,32 @@ class AotlFit:
     collapsed_share: float
     base_rate_point: dict[str, Any] | None
     """{"class": code, "id": π_ID[code], "ood": π_OOD[code]}: where collapsed models sit."""
+    collapsed_residual_z: float | None
+    """Distance of the collapsed points' mean from the healthy line, in prediction standard errors;
+    None when nothing collapsed or the healthy line is undefined."""
     spurious: bool
     reasons: tuple[str, ...]
     """Codes of every rule in ``REASONS`` that applies, in registry order."""
+
+
+def _collapsed_residual_z(x: np.ndarray, y: np.ndarray, collapsed: np.ndarray) -> float | None:
+    """|mean collapsed y − healthy line at mean collapsed x| / prediction SE (OLS, probit axes).
+
+    The SE is that of one new observation, s·√(1 + 1/n + (x_c − x̄)²/Sxx): far extrapolation
+    from a narrow healthy cloud is uncertain, and that must not read as "off the line".
+    """
+    xh, yh = x[~collapsed], y[~collapsed]
+    if not collapsed.any() or xh.size < 3 or _is_constant(xh):
+        return None
+    slope, intercept = np.polyfit(xh, yh, 1)
+    residual = yh - (slope * xh + intercept)
+    s = float(np.sqrt(residual @ residual / (xh.size - 2)))
+    xc, yc = float(x[collapsed].mean()), float(y[collapsed].mean())
+    gap = abs(yc - (slope * xc + intercept))
+    se = s * np.sqrt(1.0 + 1.0 / xh.size + (xc - xh.mean()) ** 2 / float(((xh - xh.mean()) ** 2).sum()))
+    if se == 0.0:
+        return 0.0 if gap == 0.0 else float("inf")
+    return float(gap / se)
 
 
 def assess_line(
@@ -307,6 +347,7 @@ def assess_line(
         n_collapsed=n_collapsed,
         collapsed_share=n_collapsed / mask.size,
         thresholds=thresholds,
+        collapsed_residual_z=_collapsed_residual_z(probit(ids, eps), probit(oods, eps), mask),
     )
     codes = tuple(reason.code for reason in REASONS if reason.applies(ctx))
     return AotlFit(
@@ -315,6 +356,7 @@ def assess_line(
         n_collapsed=ctx.n_collapsed,
         collapsed_share=ctx.collapsed_share,
         base_rate_point=base_rate_point,
+        collapsed_residual_z=ctx.collapsed_residual_z,
         spurious=_is_spurious(ctx, set(codes)),
         reasons=codes,
     )
@@ -356,6 +398,7 @@ def fit_aotl(
 ) -> dict[str, dict[str, AotlFit]]:
     """``[representation][ood_split]`` AotL fits over models evaluated on id_test and that split.
 
+    Unlabelled OOD splits have no accuracy, hence no line (agreement-on-the-line estimates them).
     A point counts as collapsed when its model collapsed on id_test or on the OOD split, since
     either end pinned to a base rate distorts the line. ``class_shares_by_split`` holds the true
     class shares π of each split (length K), used to place the base-rate point.
@@ -363,7 +406,8 @@ def fit_aotl(
     fits: dict[str, dict[str, AotlFit]] = {}
     for rep in REPRESENTATIONS:
         rep_models = [m for m in models if m.representation == rep and ID_TEST in m.splits]
-        ood_splits = dict.fromkeys(s for m in rep_models for s in m.splits if s != ID_TEST)
+        ood_splits = dict.fromkeys(s for m in rep_models for s, metrics in m.splits.items()
+                                   if s != ID_TEST and is_labelled(metrics))
         for split in ood_splits:
             for needed in (ID_TEST, split):
                 if needed not in class_shares_by_split:

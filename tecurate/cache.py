@@ -7,7 +7,8 @@ half-written. The file name is its own checksum: a chunk whose bytes do not matc
 (truncated copy, disk error) is ignored and deleted, never trusted. Files are read with
 ``allow_pickle=False`` only. Two concurrent runs are safe: writers use unique temporary names
 (dot-prefixed, never matched by readers) and ``os.replace``; duplicate entries across chunks
-are harmless.
+are harmless. The same folder may hold files derived from the model, such as the int8 ONNX
+model (``model-int8-<sha256>.onnx``), named and checked the same way.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class EmbeddingCache:
         found: dict[bytes, np.ndarray] = {}
         if not wanted:
             return found
-        for chunk in self._chunk_paths(identity):
+        for chunk in self._paths(identity, _CHUNK_PREFIX, _CHUNK_SUFFIX):
             array = self._read_chunk(chunk)
             if array is None:
                 continue
@@ -81,11 +82,7 @@ class EmbeddingCache:
         return found
 
     def store(self, identity: str, keys: Sequence[bytes], vectors: np.ndarray) -> bool:
-        """Write one chunk; return False (and write nothing) when the cache is not writable.
-
-        A read-only or full disk must not fail an audit, so ``OSError`` is swallowed here and
-        reported through the return value for the caller to surface.
-        """
+        """Write one chunk; return False (and write nothing) when the cache is not writable."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(keys) != len(vectors):
             raise ValueError("store() needs one 2-D vector row per key")
@@ -98,41 +95,34 @@ class EmbeddingCache:
         array["vec"] = vectors
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
-        data = buffer.getvalue()
-        name = f"{_CHUNK_PREFIX}{hashlib.sha256(data).hexdigest()}{_CHUNK_SUFFIX}"
-        folder = self._folder(identity)
-        tmp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}{_CHUNK_SUFFIX}"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, folder / name)
-        except OSError:
-            _remove_quietly(tmp)
-            return False
-        return True
+        return _write_named_by_digest(self._folder(identity), _CHUNK_PREFIX, _CHUNK_SUFFIX,
+                                      buffer.getvalue())
 
-    def _chunk_paths(self, identity: str) -> list[Path]:
+    def load_file(self, identity: str, kind: str, suffix: str) -> bytes | None:
+        """The bytes of an intact ``kind`` file stored for ``identity`` (e.g. the int8 model)."""
+        prefix = f"{kind}-"
+        for path in self._paths(identity, prefix, suffix):
+            data = _read_verified(path, prefix, suffix)
+            if data is not None:
+                return data
+        return None
+
+    def store_file(self, identity: str, kind: str, suffix: str, data: bytes) -> bool:
+        """Keep a model-derived file beside the vectors it produces, checksummed like a chunk."""
+        return _write_named_by_digest(self._folder(identity), f"{kind}-", suffix, data)
+
+    def _paths(self, identity: str, prefix: str, suffix: str) -> list[Path]:
         try:
             entries = sorted(self._folder(identity).iterdir())
         except OSError:
             return []
-        return [
-            path
-            for path in entries
-            if path.name.startswith(_CHUNK_PREFIX) and path.name.endswith(_CHUNK_SUFFIX)
-        ]
+        return [path for path in entries if path.name.startswith(prefix) and path.name.endswith(suffix)]
 
     @staticmethod
     def _read_chunk(path: Path) -> np.ndarray | None:
         """Load a chunk only if its bytes match the checksum in its name; delete it otherwise."""
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        expected = path.name[len(_CHUNK_PREFIX) : -len(_CHUNK_SUFFIX)]
-        if hashlib.sha256(data).hexdigest() != expected:
-            _remove_quietly(path)
+        data = _read_verified(path, _CHUNK_PREFIX, _CHUNK_SUFFIX)
+        if data is None:
             return None
         try:
             array = np.load(io.BytesIO(data), allow_pickle=False)
@@ -150,6 +140,37 @@ class EmbeddingCache:
             _remove_quietly(path)
             return None
         return array
+
+
+def _write_named_by_digest(folder: Path, prefix: str, suffix: str, data: bytes) -> bool:
+    """Write ``data`` as ``<prefix><sha256><suffix>`` in one atomic rename; False if not writable.
+
+    A read-only or full disk must not fail an audit, so ``OSError`` is swallowed here and
+    reported through the return value for the caller to surface.
+    """
+    name = f"{prefix}{hashlib.sha256(data).hexdigest()}{suffix}"
+    tmp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}{suffix}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, folder / name)
+    except OSError:
+        _remove_quietly(tmp)
+        return False
+    return True
+
+
+def _read_verified(path: Path, prefix: str, suffix: str) -> bytes | None:
+    """The file's bytes if they match the checksum in its name; a mismatch is deleted."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != path.name[len(prefix) : -len(suffix)]:
+        _remove_quietly(path)
+        return None
+    return data
 
 
 def _remove_quietly(path: Path) -> None:

@@ -23,7 +23,7 @@ from rich.text import Text
 from tecurate import __version__
 from tecurate.config import read_config_file, resolve_config
 from tecurate.errors import TecurateError
-from tecurate.report import dumps, schema, write_atomic
+from tecurate.report import dumps, read_report, schema, write_atomic
 
 EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -37,7 +37,10 @@ app = typer.Typer(
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, no_color="NO_COLOR" in os.environ or None, width=100 if not sys.stderr.isatty() else None)
+    """Human output; NO_COLOR (https://no-color.org) turns off every ANSI style, not just colour."""
+    plain = os.environ.get("NO_COLOR", "") != ""
+    return Console(stderr=True, color_system=None if plain else "auto",
+                   width=100 if not sys.stderr.isatty() else None)
 
 
 def _error_line(message: str) -> None:
@@ -99,6 +102,9 @@ ShiftCol = Annotated[Optional[str], typer.Option("--shift-col", help="Column who
 InputFormat = Annotated[Optional[str], typer.Option("--input-format", help="csv, parquet or jsonl (default: by extension).")]
 Encoding = Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of CSV/JSONL input [default: utf-8].")]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file of settings (else [tool.tecurate] in ./pyproject.toml).")]
+HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here (plots, no network).")]
+JunitFile = Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per gate, for CI.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")]
 
 
 @app.command()
@@ -107,19 +113,22 @@ def audit(
     target: Target = None,
     shift_col: ShiftCol = None,
     id_values: Annotated[Optional[str], typer.Option("--id-values", help="Comma-separated ID values of --shift-col [default: most frequent].")] = None,
-    ood: Annotated[Optional[str], typer.Option("--ood", help="A second file with the same columns: the OOD rows.")] = None,
+    ood: Annotated[Optional[str], typer.Option("--ood", help="A second file with the same columns: the OOD rows (without the target column: unlabelled).")] = None,
+    ood_unlabeled: Annotated[bool, typer.Option("--ood-unlabeled", help="Ignore the --ood file's labels: estimate OOD accuracy by agreement-on-the-line.")] = False,
     min_domain_rows: Annotated[Optional[int], typer.Option("--min-domain-rows", help="Smallest domain that becomes its own OOD split [default: 200].")] = None,
     test_size: Annotated[Optional[float], typer.Option("--test-size", help="Share of ID rows held out as id_test [default: 0.3].")] = None,
     drop_cols: DropCols = None,
     template: Template = None,
     embedder: Annotated[Optional[str], typer.Option("--embedder", help="sentence-transformers model name or local path [default: packaged all-MiniLM-L6-v2].")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda [default: auto].")] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", help="Embedding precision: fp32, or int8 (about 2x faster on CPU, mean cosine ~0.99 to fp32; needs 'tecurate[fast]') [default: fp32].")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Embedding batch size [default: 64].")] = None,
     cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Embedding cache folder [default: ~/.cache/tecurate].")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
     families: Annotated[Optional[str], typer.Option("--families", help="Comma-separated: logreg, xgboost, mlp, rf [default: logreg,xgboost,mlp].")] = None,
     n_configs: Annotated[Optional[int], typer.Option("--n-configs", help="Configurations sampled per family [default: 8].")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="One seed for sampling, splits and models [default: 0].")] = None,
+    repeats: Annotated[Optional[int], typer.Option("--repeats", help="Re-run with seeds seed..seed+K-1 and report the spread; warn when the verdict differs [default: 1].")] = None,
     max_rows: Annotated[Optional[int], typer.Option("--max-rows", help="Stratified, seeded sample of at most N rows.")] = None,
     n_jobs: Annotated[Optional[int], typer.Option("--n-jobs", help="Parallel model fits [default: -1, all cores].")] = None,
     collapse_threshold: Annotated[Optional[float], typer.Option("--collapse-threshold", help="Majority-class rate at which a model counts as collapsed [default: 0.99].")] = None,
@@ -134,8 +143,10 @@ def audit(
     synthetic_quantile: Annotated[Optional[float], typer.Option("--synthetic-quantile", help="Without a shift, rows above this quantile of the first principal component are OOD [default: 0.8].")] = None,
     fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="fail: only failures exit 1; warn: warnings too [default: fail].")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).")] = None,
+    html: HtmlFile = None,
+    junit: JunitFile = None,
     fmt: Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.")] = "text",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")] = False,
+    quiet: Quiet = False,
     input_format: InputFormat = None,
     encoding: Encoding = None,
     config: ConfigFile = None,
@@ -148,8 +159,9 @@ def audit(
         file_settings, _ = read_config_file(config)
         cli_settings = {
             "target": target, "shift_col": shift_col, "id_values": _split_list(id_values), "ood_path": ood,
+            "ood_unlabeled": True if ood_unlabeled else None, "repeats": repeats,
             "min_domain_rows": min_domain_rows, "test_size": test_size, "drop_cols": _split_list(drop_cols),
-            "template": template, "embedder": embedder, "device": device, "batch_size": batch_size,
+            "template": template, "embedder": embedder, "device": device, "precision": precision, "batch_size": batch_size,
             "cache_dir": cache_dir, "use_cache": False if no_cache else None,
             "families": _split_list(families), "n_configs": n_configs, "seed": seed, "max_rows": max_rows,
             "n_jobs": n_jobs, "collapse_threshold": collapse_threshold,
@@ -160,8 +172,7 @@ def audit(
             "encoding": encoding,
         }
         settings = resolve_config(cli_settings, file_settings)
-        if output is not None and output.exists() and output.is_dir():
-            raise TecurateError(f"--output {output} is a folder; give a file name")
+        _check_outputs(output=output, html=html, junit=junit)
 
         from tecurate.pipeline import audit as run_audit
 
@@ -174,21 +185,47 @@ def audit(
             with Progress(*columns, console=console, transient=True) as bars:
                 report = run_audit(data, settings, progress=_RichProgress(bars)).to_dict()
         text = dumps(report)
+        written = {}
         if output is not None:
             write_atomic(output, text)
+            written["JSON report"] = str(output)
+        written.update(_write_renderings(report, html=html, junit=junit))
         if fmt == "json":
             sys.stdout.write(text)
-        _show(console, report, str(output) if output else None, quiet)
+        _show(console, report, written, quiet)
     raise typer.Exit(report["verdict"]["exit_code"])
 
 
-def _show(console: Console, report: dict[str, Any], written_to: str | None, quiet: bool) -> None:
+def _check_outputs(**paths: Path | None) -> None:
+    """Fail before the expensive work when an output path cannot be a file."""
+    for flag, path in paths.items():
+        if path is not None and path.is_dir():
+            raise TecurateError(f"--{flag} {path} is a folder; give a file name")
+
+
+def _write_renderings(report: dict[str, Any], *, html: Path | None, junit: Path | None) -> dict[str, str]:
+    """Write the HTML page and the JUnit file that were asked for; returns what went where."""
+    written = {}
+    if html is not None:
+        from tecurate.html import render_html
+
+        write_atomic(html, render_html(report))
+        written["HTML report"] = str(html)
+    if junit is not None:
+        from tecurate.junit import audit_junit
+
+        write_atomic(junit, audit_junit(report))
+        written["JUnit XML"] = str(junit)
+    return written
+
+
+def _show(console: Console, report: dict[str, Any], written: dict[str, str], quiet: bool) -> None:
     from tecurate.render import print_summary, verdict_line
 
     if quiet:
         console.print(verdict_line(report), soft_wrap=True)
     else:
-        print_summary(console, report, written_to)
+        print_summary(console, report, written)
 
 
 @app.command()
@@ -233,20 +270,65 @@ def schema_command() -> None:
 @app.command()
 def report(
     saved: Annotated[Path, typer.Argument(help="A JSON report written by 'tecurate audit'.")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")] = False,
+    html: HtmlFile = None,
+    junit: JunitFile = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Render a saved report in the terminal; exits with the report's verdict code."""
+    """Render a saved report (terminal, HTML, JUnit); exits with the report's verdict code."""
     with _errors():
-        try:
-            data = json.loads(saved.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise TecurateError(f"report {saved} does not exist") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise TecurateError(f"cannot read report {saved}: {exc}") from None
-        if not isinstance(data, dict) or "verdict" not in data or "schema_version" not in data:
-            raise TecurateError(f"{saved} is not a tecurate report")
-        _show(_stderr(), data, None, quiet)
+        _check_outputs(html=html, junit=junit)
+        data = read_report(saved)
+        _show(_stderr(), data, _write_renderings(data, html=html, junit=junit), quiet)
     raise typer.Exit(data["verdict"]["exit_code"])
+
+
+@app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="The baseline JSON report (e.g. from the main branch).")],
+    new: Annotated[Path, typer.Argument(help="The JSON report to judge against it.")],
+    max_regression: Annotated[float, typer.Option("--max-regression", help="Largest allowed rise of any rate or gap (0..1).")] = 0.05,
+    max_collapse_regression: Annotated[Optional[float], typer.Option("--max-collapse-regression", help="Largest allowed rise of a split's te collapse rate (default: --max-regression).")] = None,
+    max_te_only_regression: Annotated[Optional[float], typer.Option("--max-te-only-regression", help="Largest allowed rise of a split's te-only collapse rate (default: --max-regression).")] = None,
+    max_gap_regression: Annotated[Optional[float], typer.Option("--max-gap-regression", help="Largest allowed rise of a split's median accuracy gap raw - te (default: --max-regression).")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per check, for CI.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text: table on stderr; json: the comparison on stdout.")] = "text",
+    quiet: Quiet = False,
+) -> None:
+    """Did NEW get worse than OLD? Exit 1 on a regression, 0 otherwise.
+
+    A regression: a split's te collapse rate, te-only collapse rate or accuracy gap rose by more
+    than its threshold, an accuracy-on-the-line fit became spurious, or the verdict worsened.
+    """
+    with _errors():
+        from tecurate.compare import Thresholds, compare_reports
+        from tecurate.render import comparison_line, comparison_summary
+
+        if fmt not in ("text", "json"):
+            raise TecurateError("--format must be 'text' or 'json'")
+        _check_outputs(junit=junit)
+        thresholds = Thresholds(
+            collapse_rate=_first_given(max_collapse_regression, max_regression),
+            te_only_collapse_rate=_first_given(max_te_only_regression, max_regression),
+            accuracy_gap=_first_given(max_gap_regression, max_regression))
+        comparison = compare_reports(read_report(old), read_report(new), thresholds)
+        if junit is not None:
+            from tecurate.junit import compare_junit
+
+            write_atomic(junit, compare_junit(comparison))
+        if fmt == "json":
+            sys.stdout.write(dumps(comparison.to_dict()))
+        console = _stderr()
+        if quiet:
+            console.print(comparison_line(comparison), soft_wrap=True)
+        else:
+            console.print(comparison_summary(comparison))
+            if junit is not None:
+                console.print(Text(f"JUnit XML written to {junit}", style="dim"))
+    raise typer.Exit(comparison.exit_code)
+
+
+def _first_given(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _version(value: bool) -> None:

@@ -14,6 +14,8 @@ FAMILIES = ("logreg", "xgboost", "mlp", "rf")
 """Model families tecurate can fit; see :mod:`tecurate.models` for their grids."""
 
 DEFAULT_FAMILIES = ("logreg", "xgboost", "mlp")
+PRECISIONS = ("fp32", "int8")
+"""Embedding precisions; int8 is a faster CPU path, see :mod:`tecurate.quantized`."""
 FAIL_ON = ("fail", "warn")
 
 
@@ -29,6 +31,7 @@ class AuditConfig:
     shift_col: str | None = None
     id_values: tuple[str, ...] | None = None
     ood_path: str | None = None
+    ood_unlabeled: bool = False
     min_domain_rows: int = 200
     synthetic_quantile: float = 0.8
     test_size: float = 0.3
@@ -40,6 +43,7 @@ class AuditConfig:
     template: str = "sentence"
     embedder: str | None = None
     device: str = "auto"
+    precision: str = "fp32"
     batch_size: int = 64
     cache_dir: str | None = None
     use_cache: bool = True
@@ -48,6 +52,7 @@ class AuditConfig:
     n_configs: int = 8
     n_jobs: int = -1
     seed: int = 0
+    repeats: int = 1
 
     collapse_threshold: float = 0.99
     max_collapse_rate: float = 0.5
@@ -65,12 +70,17 @@ class AuditConfig:
         _check(bool(self.target), "--target must name a column")
         _check(not (self.shift_col and self.ood_path), "use either --shift-col or --ood, not both")
         _check(self.id_values is None or bool(self.shift_col), "--id-values needs --shift-col")
+        _check(not self.ood_unlabeled or bool(self.ood_path), "--ood-unlabeled needs --ood")
+        _check(1 <= self.repeats <= 100, "--repeats must be between 1 and 100")
         _check(self.min_domain_rows >= 1, "--min-domain-rows must be at least 1")
         _check(0.0 < self.synthetic_quantile < 1.0, "--synthetic-quantile must be in (0, 1)")
         _check(0.05 <= self.test_size <= 0.9, "--test-size must be between 0.05 and 0.9")
         _check(self.max_rows is None or self.max_rows >= 50, "--max-rows must be at least 50")
         _check(self.batch_size >= 1, "--batch-size must be at least 1")
         _check(self.device in ("auto", "cpu", "cuda"), "--device must be auto, cpu or cuda")
+        _check(self.precision in PRECISIONS, f"--precision must be {' or '.join(PRECISIONS)}")
+        _check(self.precision == "fp32" or self.device != "cuda",
+               "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
         _check(bool(self.families), "--families must name at least one family")
         unknown = [f for f in self.families if f not in FAMILIES]
         _check(not unknown, f"unknown model family {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")

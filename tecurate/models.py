@@ -21,8 +21,15 @@ from sklearn.base import ClassifierMixin
 from sklearn.model_selection import ParameterSampler
 from threadpoolctl import threadpool_limits
 
-from tecurate.metrics import split_metrics
-from tecurate.results import REPRESENTATIONS, ModelResult
+from tecurate.metrics import (
+    class_shares,
+    is_collapsed,
+    majority_class_rate,
+    n_predicted_classes,
+    prediction_entropy,
+    split_metrics,
+)
+from tecurate.results import REPRESENTATIONS, GridRun, ModelResult, PredictionMetrics
 
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "logreg": {
@@ -105,6 +112,17 @@ def build_estimator(family: str, params: Mapping[str, Any], seed: int) -> Classi
     raise ValueError(f"unknown family {family!r}")
 
 
+def prediction_metrics(y_pred: np.ndarray, n_classes: int, collapse_threshold: float) -> PredictionMetrics:
+    """The label-free metrics of one model on an unlabelled split (see :class:`PredictionMetrics`)."""
+    return PredictionMetrics(
+        majority_class_rate=majority_class_rate(y_pred, n_classes),
+        prediction_entropy=prediction_entropy(y_pred, n_classes),
+        n_predicted_classes=n_predicted_classes(y_pred),
+        collapsed=is_collapsed(y_pred, n_classes, collapse_threshold),
+        predicted_distribution=tuple(float(s) for s in class_shares(y_pred, n_classes)),
+    )
+
+
 def fit_and_score(
     config: ModelConfig,
     representation: str,
@@ -115,11 +133,15 @@ def fit_and_score(
     n_classes: int,
     collapse_threshold: float,
     seed: int,
-) -> ModelResult:
+    unlabelled: frozenset[str] = frozenset(),
+) -> tuple[ModelResult, dict[str, np.ndarray]]:
     """Fit one (configuration, representation) on ``train`` rows and score every test split.
 
-    Classes absent from the training rows are re-coded to a contiguous range for the
-    estimator (XGBoost insists) and mapped back, so metrics always see the global codes.
+    Returns the result and the predicted class codes per split (int8: at most 50 classes).
+    Splits named in ``unlabelled`` have no labels (their ``y`` entries are meaningless), so they
+    get :class:`PredictionMetrics` only. Classes absent from the training rows are re-coded to a
+    contiguous range for the estimator (XGBoost insists) and mapped back, so metrics always see
+    the global codes.
     """
     present = np.unique(y[train])
     local = np.searchsorted(present, y[train])
@@ -128,13 +150,16 @@ def fit_and_score(
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator.fit(X[train], local)
-        predictions = {name: present[np.asarray(estimator.predict(X[rows])).astype(int)]
+        predictions = {name: present[np.asarray(estimator.predict(X[rows])).astype(int)].astype(np.int8)
                        for name, rows in tests.items()}
     seconds = time.perf_counter() - start
-    splits = {name: split_metrics(y[rows], predictions[name], n_classes, collapse_threshold)
+    splits = {name: prediction_metrics(predictions[name], n_classes, collapse_threshold)
+              if name in unlabelled else
+              split_metrics(y[rows], predictions[name], n_classes, collapse_threshold)
               for name, rows in tests.items()}
-    return ModelResult(config.family, config.config_id, dict(config.params), representation,
-                       splits, round(seconds, 4))
+    result = ModelResult(config.family, config.config_id, dict(config.params), representation,
+                         splits, round(seconds, 4))
+    return result, predictions
 
 
 def run_grid(
@@ -147,9 +172,10 @@ def run_grid(
     n_classes: int,
     collapse_threshold: float,
     seed: int,
+    unlabelled: frozenset[str] = frozenset(),
     n_jobs: int = -1,
     progress: Callable[[int, int], None] | None = None,
-) -> list[ModelResult]:
+) -> GridRun:
     """Fit every configuration on every representation in ``features`` ("raw", "te").
 
     Models run in parallel processes, one BLAS/OpenMP thread each, so two cores run two
@@ -162,10 +188,11 @@ def run_grid(
         progress(0, total)
     workers = min(effective_n_jobs(n_jobs), total) if total else 1
     calls = (delayed(fit_and_score)(cfg, rep, features[rep], y, train, tests, n_classes,
-                                    collapse_threshold, seed) for cfg, rep in tasks)
-    results: list[ModelResult] = []
-    for done, result in enumerate(Parallel(n_jobs=workers, return_as="generator")(calls), 1):
-        results.append(result)
+                                    collapse_threshold, seed, unlabelled) for cfg, rep in tasks)
+    run = GridRun(models=[], predictions=[])
+    for done, (result, predictions) in enumerate(Parallel(n_jobs=workers, return_as="generator")(calls), 1):
+        run.models.append(result)
+        run.predictions.append(predictions)
         if progress:
             progress(done, total)
-    return results
+    return run

@@ -1,7 +1,7 @@
 """``audit``: the whole pipeline, from a table on disk to an :class:`AuditReport`.
 
 load -> validate -> sample -> split -> serialize -> embed -> matched grid -> metrics
--> summary -> accuracy-on-the-line -> verdict. Everything the user can get wrong is
+-> summary -> accuracy-on-the-line and agreement-on-the-line -> verdict. Everything the user can get wrong is
 checked before the first expensive stage (embedding). Nothing here prints or exits.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 
 from tecurate import __version__
+from tecurate.agreement import fit_agreement
 from tecurate.aotl import SpuriousThresholds, fit_aotl
 from tecurate.cache import EmbeddingCache, default_cache_dir
 from tecurate.config import AuditConfig
@@ -28,6 +30,7 @@ from tecurate.models import run_grid, sample_configs
 from tecurate.report import AuditReport
 from tecurate.results import ID_TEST
 from tecurate.serialize import make_serializer
+from tecurate.stability import assess_stability
 from tecurate.split import Splits, split_by_column, split_by_mask, split_synthetic, stratified_sample
 from tecurate.summary import summarize
 from tecurate.validate import Target, check_column, feature_columns, prepare_target
@@ -54,6 +57,25 @@ class _Clock:
         return {**self.timings, "total": round(time.perf_counter() - self._start, 3)}
 
 
+class _Model:
+    """The embedder, loaded on first use (after validation) and then shared by every repeat."""
+
+    def __init__(self, config: AuditConfig, given: Embedder | None) -> None:
+        self._config = config
+        self._embedder = given
+
+    def get(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = SentenceTransformerEmbedder(
+                self._config.embedder, device=self._config.device, precision=self._config.precision,
+                cache=_embedding_cache(self._config))
+        return self._embedder
+
+
+def _embedding_cache(config: AuditConfig) -> EmbeddingCache | None:
+    return EmbeddingCache(config.cache_dir or default_cache_dir()) if config.use_cache else None
+
+
 def audit(
     path: str,
     config: AuditConfig,
@@ -64,21 +86,36 @@ def audit(
     """Audit the table at ``path`` (``"-"`` for stdin) and return the report.
 
     ``embedder`` replaces the sentence-transformers model named in ``config`` (tests use
-    a small fake one; everything else about the run is unchanged).
+    a small fake one; everything else about the run is unchanged). With ``config.repeats``
+    K > 1 the audit runs with seeds seed … seed+K−1 and the report is the median seed's, with
+    the spread over seeds and a stability gate (:mod:`tecurate.stability`). A table read from
+    stdin can be read once only, so it cannot be repeated.
     """
-    clock = _Clock()
     notify: Progress = progress or (lambda stage, done, total: None)
+    model = _Model(config, embedder)
+    if config.repeats == 1:
+        return _audit_once(path, config, model, notify)
+    if path == "-":
+        raise TecurateError("--repeats needs a file: stdin can be read only once")
+    reports = [_audit_once(path, replace(config, seed=config.seed + k), model, notify)
+               for k in range(config.repeats)]
+    return assess_stability(reports, config)
+
+
+def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progress) -> AuditReport:
+    """One audit with one seed."""
+    clock = _Clock()
     warnings: list[str] = []
 
     with clock.stage("load"):
         table = read_table(path, input_format=config.input_format, encoding=config.encoding)
-        frame, ood_mask = _with_ood_file(table, config)
+        frame, ood_mask, ood_labelled = _with_ood_file(table, config)
         check_column(frame, config.target, "target")
         if config.shift_col:
             check_column(frame, config.shift_col, "shift")
             if config.shift_col == config.target:
                 raise TecurateError("--shift-col must differ from --target")
-        frame, target, ood_mask = _prepare(frame, config, ood_mask)
+        frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
         columns = feature_columns(frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
         serializer = make_serializer(config.template, columns)
         if target.n_dropped_missing:
@@ -91,6 +128,11 @@ def audit(
         splits = _split(frame, codes, ood_mask, columns, config)
         warnings.extend(splits.shift.warnings)
         warnings.extend(_check_training_classes(codes, splits, target))
+        unlabelled = frozenset() if ood_labelled else frozenset(splits.ood)
+        if unlabelled:
+            warnings.append(f"the OOD rows of {config.ood_path} are unlabelled: accuracy, the accuracy gap "
+                            "and accuracy-on-the-line are not measured on them; agreement-on-the-line "
+                            "estimates each model's OOD accuracy instead")
 
     used = np.unique(np.concatenate([splits.id_train, splits.id_test, *splits.ood.values()]))
     local = {name: np.searchsorted(used, rows) for name, rows in
@@ -98,14 +140,14 @@ def audit(
     frame = frame.iloc[used].reset_index(drop=True)
     codes = codes[used]
 
-    model = embedder or SentenceTransformerEmbedder(config.embedder, device=config.device)
+    model = embedder.get()
 
     with clock.stage("serialize"):
         texts = serializer.serialize(frame)
 
     with clock.stage("embed"):
-        cache = EmbeddingCache(config.cache_dir or default_cache_dir()) if config.use_cache else None
-        te, embedding = embed_texts(texts, model, batch_size=config.batch_size, cache=cache,
+        te, embedding = embed_texts(texts, model, batch_size=config.batch_size,
+                                    cache=_embedding_cache(config),
                                     progress=lambda done, total: notify("embed", done, total))
 
     with clock.stage("features"):
@@ -114,23 +156,26 @@ def audit(
     tests = {ID_TEST: local["id_test"], **{name: local[name] for name in splits.ood}}
     with clock.stage("fit"):
         configs = sample_configs(config.families, config.n_configs, config.seed)
-        models = run_grid(configs, {"raw": raw, "te": te}, codes, local["id_train"], tests,
-                          n_classes=len(target.classes), collapse_threshold=config.collapse_threshold,
-                          seed=config.seed, n_jobs=config.n_jobs,
-                          progress=lambda done, total: notify("fit", done, total))
+        run = run_grid(configs, {"raw": raw, "te": te}, codes, local["id_train"], tests,
+                       n_classes=len(target.classes), collapse_threshold=config.collapse_threshold,
+                       seed=config.seed, unlabelled=unlabelled, n_jobs=config.n_jobs,
+                       progress=lambda done, total: notify("fit", done, total))
+        models = run.models
 
     with clock.stage("analyze"):
-        shares = {name: class_shares(codes[rows], len(target.classes)) for name, rows in tests.items()}
+        shares = {name: class_shares(codes[rows], len(target.classes))
+                  for name, rows in tests.items() if name not in unlabelled}
         summary = summarize(models)
         thresholds = SpuriousThresholds(min_collapsed_share=config.min_collapsed_share,
                                         min_r2_drop=config.min_r2_drop, min_healthy=config.min_healthy)
         lines = fit_aotl(models, shares, thresholds=thresholds, eps=config.probit_eps,
                          n_bootstrap=config.n_bootstrap, seed=config.seed)
+        agreement = fit_agreement(run, eps=config.probit_eps)
         verdict = decide(summary, lines, config)
 
     n_classes = len(target.classes)
     distribution = {name: dict(zip(target.classes, class_shares(codes[rows], n_classes).round(6).tolist()))
-                    for name, rows in local.items()}
+                    for name, rows in local.items() if name not in unlabelled}
     counts = {name: int(rows.size) for name, rows in local.items()}
     return AuditReport(
         tool_version=__version__,
@@ -149,34 +194,53 @@ def audit(
         models=models,
         summary=summary,
         aotl=lines,
+        agreement=agreement,
         verdict=verdict,
         timings=clock.total(),
         warnings=warnings,
     )
 
 
-def _with_ood_file(table: LoadedTable, config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """Stack the ``--ood`` file under the main one; the mask marks its rows."""
+def _with_ood_file(table: LoadedTable, config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray | None, bool]:
+    """Stack the ``--ood`` file under the main one; the mask marks its rows.
+
+    The OOD rows are unlabelled (third value False) when the file has no target column or
+    ``--ood-unlabeled`` says to ignore it; their target cells are then emptied. Columns the
+    audit drops need not be in the OOD file.
+    """
     if not config.ood_path:
-        return table.frame, None
+        return table.frame, None, True
     other = read_table(config.ood_path, input_format=config.input_format, encoding=config.encoding)
-    missing = [c for c in table.frame.columns if c not in other.frame.columns]
+    labelled = config.target in other.frame.columns and not config.ood_unlabeled
+    optional = set(config.drop_cols) | (set() if labelled else {config.target})
+    missing = [c for c in table.frame.columns if c not in other.frame.columns and c not in optional]
     if missing:
         raise TecurateError(f"--ood file {config.ood_path} lacks column(s) {', '.join(missing[:10])} "
                             "of the main file")
-    frame = pd.concat([table.frame, other.frame[list(table.frame.columns)]], ignore_index=True)
+    ood = other.frame.reindex(columns=table.frame.columns)
+    if not labelled and config.target in ood.columns:
+        ood[config.target] = None
+    frame = pd.concat([table.frame, ood], ignore_index=True)
     mask = np.r_[np.zeros(len(table.frame), bool), np.ones(len(other.frame), bool)]
-    return frame, mask
+    return frame, mask, labelled
 
 
-def _prepare(frame: pd.DataFrame, config: AuditConfig,
-             ood_mask: np.ndarray | None) -> tuple[pd.DataFrame, Target, np.ndarray | None]:
-    """Drop rows without a target, keeping the OOD mask aligned with the kept rows."""
-    if ood_mask is not None:
-        frame = frame.assign(__tecurate_ood__=ood_mask)
-    kept, target = prepare_target(frame, config.target)
+def _prepare(frame: pd.DataFrame, config: AuditConfig, ood_mask: np.ndarray | None,
+             ood_labelled: bool) -> tuple[pd.DataFrame, Target, np.ndarray | None]:
+    """Drop rows without a target, keeping the OOD mask aligned with the kept rows.
+
+    Unlabelled OOD rows are kept whatever their (empty) target, with class code -1: no metric
+    ever reads their labels.
+    """
     if ood_mask is None:
-        return kept, target, None
+        return (*prepare_target(frame, config.target), None)
+    if not ood_labelled:
+        kept, target = prepare_target(frame.loc[~ood_mask], config.target)
+        ood = frame.loc[ood_mask]
+        codes = np.r_[target.codes, np.full(len(ood), -1, dtype=target.codes.dtype)]
+        mask = np.r_[np.zeros(len(kept), bool), np.ones(len(ood), bool)]
+        return pd.concat([kept, ood], ignore_index=True), replace(target, codes=codes), mask
+    kept, target = prepare_target(frame.assign(__tecurate_ood__=ood_mask), config.target)
     mask = kept.pop("__tecurate_ood__").to_numpy(bool)
     return kept, target, mask
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tecurate.compare import Check, Comparison
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -82,8 +84,8 @@ def gates_table(report: Mapping[str, Any]) -> Table:
     return table
 
 
-def summary(report: Mapping[str, Any], written_to: str | None = None) -> Group:
-    """The full terminal summary; ``written_to`` names where the JSON report went."""
+def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None) -> Group:
+    """The full terminal summary; ``written`` maps what was written ("JSON report") to where."""
     emb = report["embedding"]
     shift = report["shift"]
     head = Text()
@@ -97,10 +99,55 @@ def summary(report: Mapping[str, Any], written_to: str | None = None) -> Group:
     parts: list[Any] = [head, collapse_table(report), aotl_table(report), gates_table(report)]
     for warning in report["warnings"]:
         parts.append(Text(f"warning: {warning}", style="yellow"))
-    if written_to:
-        parts.append(Text(f"report written to {written_to}", style="dim"))
+    parts += [Text(f"{what} written to {where}", style="dim") for what, where in (written or {}).items()]
     return Group(Panel(verdict_line(report), expand=False), *parts)
 
 
-def print_summary(console: Console, report: Mapping[str, Any], written_to: str | None = None) -> None:
-    console.print(summary(report, written_to))
+def print_summary(console: Console, report: Mapping[str, Any],
+                  written: Mapping[str, str] | None = None) -> None:
+    console.print(summary(report, written))
+
+
+def comparison_line(comparison: Comparison) -> Text:
+    """One line: regression or not, and the first regression, for ``--quiet`` and the panel."""
+    line = Text("tecurate compare: ", style="bold")
+    regressions = comparison.regressions
+    if not regressions:
+        line.append("OK", STATUS_STYLE["pass"])
+        line.append(" - nothing got worse beyond its threshold")
+        return line
+    line.append("REGRESSION", STATUS_STYLE["fail"])
+    line.append(f" - {regressions[0].message}")
+    if len(regressions) > 1:
+        line.append(f" (+{len(regressions) - 1} more)")
+    return line
+
+
+def _compared(check: Check, value: float | bool | str | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "spurious" if value else "no"
+    if isinstance(value, str):
+        return value
+    return _num(value, "+.3f") if check.name == "accuracy_gap" else _pct(value)
+
+
+def comparison_summary(comparison: Comparison) -> Group:
+    """Every check of a comparison, worst first, then what could not be compared."""
+    table = Table(title="What changed (old -> new)", title_justify="left")
+    for header in ("check", "scope", "old", "new", "allowed rise", "result"):
+        table.add_column(header, justify="right" if header in ("old", "new", "allowed rise") else "left")
+    for check in sorted(comparison.checks, key=lambda c: c.status != "fail"):
+        limit = "-" if check.threshold is None else (
+            _num(check.threshold, ".3f") if check.name == "accuracy_gap" else _pct(check.threshold))
+        result = Text("worse", style="bold red") if check.status == "fail" else Text("ok", style="green")
+        table.add_row(check.name, Text(check.scope), Text(_compared(check, check.old)),
+                      Text(_compared(check, check.new)), limit, result)
+    head = Text()
+    for label, side in (("old", comparison.old), ("new", comparison.new)):
+        head.append(f"{label}: ", style="dim")
+        head.append(f"{side['path']} ({side['status']}, {side['created_at']})\n")
+    parts: list[Any] = [head, table]
+    parts += [Text(f"note: {note}", style="yellow") for note in comparison.notes]
+    return Group(Panel(comparison_line(comparison), expand=False), *parts)

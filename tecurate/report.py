@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tecurate.errors import TecurateError
+
 SCHEMA_VERSION = "1.0"
 
 
@@ -39,6 +41,10 @@ class AuditReport:
     verdict: Any
     timings: dict[str, float]
     warnings: list[str]
+    agreement: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    """Agreement-on-the-line estimates of OOD accuracy (tecurate.agreement)."""
+    stability: Any = None
+    """Spread of the headline figures over ``--repeats`` seeds (tecurate.stability); None for one seed."""
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,8 +60,8 @@ class AuditReport:
                 if point is not None:
                     point["class"] = classes[point["class"]]
         order = ["schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
-                 "serialization", "embedding", "models", "summary", "aotl", "verdict", "timings",
-                 "warnings"]
+                 "serialization", "embedding", "models", "summary", "aotl", "agreement", "verdict",
+                 "stability", "timings", "warnings"]
         return {key: data[key] for key in order}
 
 
@@ -91,6 +97,27 @@ def write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_RENDERED = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
+             "serialization", "embedding", "models", "summary", "aotl", "verdict", "timings", "warnings")
+"""What every renderer (terminal, HTML, JUnit, compare) reads from a saved report."""
+
+
+def read_report(path: str | Path) -> dict[str, Any]:
+    """A saved report as plain data; anything else (or another schema version) is a user error."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TecurateError(f"report {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TecurateError(f"cannot read report {path}: {exc}") from None
+    if not isinstance(data, dict) or any(key not in data for key in _RENDERED):
+        raise TecurateError(f"{path} is not a tecurate report")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise TecurateError(f"{path} has report schema version {data['schema_version']}; this tecurate "
+                            f"reads version {SCHEMA_VERSION}")
+    return data
 
 
 def schema() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tecurate.metrics import SplitMetrics
-from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult
+from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult, PredictionMetrics, is_labelled
 
 __all__ = ["PairedSummary", "SplitSummary", "Summary", "summarize"]
 
@@ -32,8 +32,9 @@ class SplitSummary:
     median_entropy: float
     mean_majority_class_rate: float
     median_majority_class_rate: float
-    accuracy_quantiles: dict[str, float]
-    """Keys "min", "q25", "median", "q75", "max" (linear interpolation, as numpy's default)."""
+    accuracy_quantiles: dict[str, float | None]
+    """Keys "min", "q25", "median", "q75", "max" (linear interpolation, as numpy's default);
+    every value None on an unlabelled split."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class PairedSummary:
     te_only_collapse_rate: float
     """Share of pairs where the te model collapsed and the raw model did not."""
     raw_only_collapse_rate: float
-    median_accuracy_gap: float
-    """Median of raw accuracy − te accuracy; positive means the embeddings cost accuracy."""
+    median_accuracy_gap: float | None
+    """Median of raw accuracy − te accuracy; positive means the embeddings cost accuracy.
+    None on an unlabelled split (collapse needs no labels, accuracy does)."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,21 @@ def _split_order(models: Iterable[ModelResult]) -> list[str]:
     return [ID_TEST, *(s for s in seen if s != ID_TEST)] if ID_TEST in seen else list(seen)
 
 
-def _summarize_split(metrics: Sequence[SplitMetrics]) -> SplitSummary:
+Metrics = SplitMetrics | PredictionMetrics
+
+
+def _accuracies(metrics: Sequence[Metrics]) -> np.ndarray | None:
+    """Accuracies, or None when the split had no labels."""
+    if not all(is_labelled(m) for m in metrics):
+        return None
+    return np.array([m.accuracy for m in metrics])  # type: ignore[union-attr]
+
+
+def _summarize_split(metrics: Sequence[Metrics]) -> SplitSummary:
     collapsed = np.array([m.collapsed for m in metrics])
     entropy = np.array([m.prediction_entropy for m in metrics])
     majority = np.array([m.majority_class_rate for m in metrics])
-    acc = np.array([m.accuracy for m in metrics])
+    acc = _accuracies(metrics)
     return SplitSummary(
         n_models=len(metrics),
         n_collapsed=int(collapsed.sum()),
@@ -74,19 +86,21 @@ def _summarize_split(metrics: Sequence[SplitMetrics]) -> SplitSummary:
         median_entropy=float(np.median(entropy)),
         mean_majority_class_rate=float(majority.mean()),
         median_majority_class_rate=float(np.median(majority)),
-        accuracy_quantiles={k: float(np.quantile(acc, q)) for k, q in _QUANTILES.items()},
+        accuracy_quantiles={k: None if acc is None else float(np.quantile(acc, q))
+                            for k, q in _QUANTILES.items()},
     )
 
 
-def _summarize_pairs(pairs: Sequence[tuple[SplitMetrics, SplitMetrics]]) -> PairedSummary:
+def _summarize_pairs(pairs: Sequence[tuple[Metrics, Metrics]]) -> PairedSummary:
     raw_collapsed = np.array([raw.collapsed for raw, _ in pairs])
     te_collapsed = np.array([te.collapsed for _, te in pairs])
-    gap = np.array([raw.accuracy - te.accuracy for raw, te in pairs])
+    raw_acc, te_acc = _accuracies([r for r, _ in pairs]), _accuracies([t for _, t in pairs])
+    gap = None if raw_acc is None or te_acc is None else float(np.median(raw_acc - te_acc))
     return PairedSummary(
         n_pairs=len(pairs),
         te_only_collapse_rate=float(np.mean(te_collapsed & ~raw_collapsed)),
         raw_only_collapse_rate=float(np.mean(raw_collapsed & ~te_collapsed)),
-        median_accuracy_gap=float(np.median(gap)),
+        median_accuracy_gap=gap,
     )
 
 

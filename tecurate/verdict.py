@@ -6,7 +6,7 @@ to, so a CI log (or a JUnit file) can say exactly which promise a dataset broke.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tecurate.aotl import AotlFit
@@ -124,8 +124,19 @@ GATES = (TeCollapseRate(), TeOnlyCollapse(), AccuracyGap(), SpuriousAotl())
 def decide(summary: Summary, aotl: Mapping[str, Mapping[str, AotlFit]], config: AuditConfig) -> Verdict:
     """Run every gate; warn exits 0 unless ``fail_on == "warn"``."""
     ctx = GateContext(summary, aotl, config)
-    results = tuple(gate.evaluate(ctx) for gate in GATES)
-    status = max((r.status for r in results), key=STATUS_ORDER.index, default="pass")
-    reasons = tuple(f"{r.gate}: {r.message}" for r in results if r.status != "pass")
+    return combine(tuple(gate.evaluate(ctx) for gate in GATES), config)
+
+
+def worst(statuses: Iterable[str]) -> str:
+    """The most severe of ``statuses`` ("pass" when there are none)."""
+    return max(statuses, key=STATUS_ORDER.index, default="pass")
+
+
+def combine(results: tuple[GateResult, ...], config: AuditConfig) -> Verdict:
+    """The verdict of a set of gate results: the worst status wins."""
+    status = worst(r.status for r in results)
+    worst_first = sorted((r for r in results if r.status != "pass"),
+                         key=lambda r: -STATUS_ORDER.index(r.status))
+    reasons = tuple(f"{r.gate}: {r.message}" for r in worst_first)
     failing = status == "fail" or (status == "warn" and config.fail_on == "warn")
     return Verdict(status, reasons, 1 if failing else 0, results)

@@ -29,7 +29,7 @@ def test_public_names_match_all():
         for name, obj in vars(aotl).items()
         if not name.startswith("_") and getattr(obj, "__module__", None) == aotl.__name__
     }
-    assert set(aotl.__all__) == defined | {"DEFAULT_PROBIT_EPS", "REASONS"}
+    assert set(aotl.__all__) == defined | {"DEFAULT_PROBIT_EPS", "OFF_LINE_Z", "REASONS"}
 
 
 # --- probit -----------------------------------------------------------------------------------
@@ -253,6 +253,32 @@ def test_genuine_line_with_collapsed_points_on_it_is_not_spurious():
     fit = assess_line(acc_id, acc_ood, collapsed)
     assert fit.reasons == ()
     assert not fit.spurious
+
+
+def test_collapse_at_the_chance_point_of_a_genuine_line_inflates_r2_but_is_not_spurious():
+    # Healthy models in a narrow band on probit(ood) = 0.8·probit(id); collapsed models of a balanced
+    # task at (0.5, 0.5), i.e. probit (0, 0), on the same line: R² jumps, the line does not change.
+    rng = np.random.default_rng(5)
+    x = rng.uniform(probit(0.8), probit(0.9), 20)
+    acc_id = stats.norm.cdf(np.r_[x, np.zeros(6)])
+    acc_ood = stats.norm.cdf(np.r_[0.8 * x + rng.normal(0, 0.12, 20), np.zeros(6)])
+    collapsed = np.r_[np.zeros(20, bool), np.ones(6, bool)]
+    fit = assess_line(acc_id, acc_ood, collapsed)
+    assert "collapse_inflated" in fit.reasons and "healthy_uncorrelated" not in fit.reasons
+    assert fit.collapsed_residual_z < aotl.OFF_LINE_Z
+    assert not fit.spurious
+
+
+def test_collapsed_points_off_a_confirmed_healthy_line_are_spurious():
+    # Same healthy line, but the collapsed pile sits far below it: collapse bends the line.
+    rng = np.random.default_rng(5)
+    x = rng.uniform(probit(0.8), probit(0.9), 20)
+    acc_id = stats.norm.cdf(np.r_[x, np.zeros(6)])
+    acc_ood = stats.norm.cdf(np.r_[0.8 * x + rng.normal(0, 0.12, 20), np.full(6, -1.0)])
+    collapsed = np.r_[np.zeros(20, bool), np.ones(6, bool)]
+    fit = assess_line(acc_id, acc_ood, collapsed)
+    assert fit.collapsed_residual_z > aotl.OFF_LINE_Z
+    assert fit.spurious and "collapse_inflated" in fit.reasons
 
 
 def test_undefined_healthy_r2_counts_as_zero():

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from conftest import ConstantEmbedder, NumbersEmbedder, make_frame
@@ -195,3 +198,160 @@ def test_config_file_settings_apply_and_flags_win(table, tmp_path, fake_embedder
 def test_version():
     result = run("--version")
     assert result.exit_code == 0 and result.stdout.startswith("tecurate ")
+
+
+def test_unlabelled_ood_file_audits_and_renders(tmp_path, fake_embedder):
+    frame = make_frame(800)
+    main, ood, out = tmp_path / "main.csv", tmp_path / "ood.csv", tmp_path / "r.json"
+    frame[frame.region == "A"].to_csv(main, index=False)
+    frame[frame.region != "A"].drop(columns=["label", "region"]).to_csv(ood, index=False)
+    result = run("audit", str(main), "--target", "label", "--drop-cols", "region", "--ood", str(ood),
+                 "--no-cache", "--n-jobs", "1", "--families", "logreg", "--n-configs", "3",
+                 "--max-te-only-collapse-rate", "1", "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, schema())
+    assert report["agreement"]["te"]["ood"]["mae_pp"] is None
+    assert "unlabelled" in result.stderr
+    assert run("report", str(out)).exit_code == 0
+
+
+def test_repeats_report_stability_and_render(table, tmp_path, fake_embedder):
+    out = tmp_path / "r.json"
+    result = run("audit", str(table), "--target", "label", *FAST, "--repeats", "2",
+                 "--max-te-only-collapse-rate", "1", "--output", str(out))
+    assert result.exit_code in (0, 1), result.stderr
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, schema())
+    assert report["stability"]["seeds"] == [0, 1]
+    assert report["verdict"]["gates"][-1]["gate"] == "stability"
+    assert run("audit", str(table), "--target", "label", *FAST, "--repeats", "0").exit_code == 2
+
+
+def test_audit_writes_html_and_junit_and_report_renders_the_same_page(table, tmp_path, fake_embedder):
+    out, page, junit = tmp_path / "r.json", tmp_path / "r.html", tmp_path / "junit.xml"
+    result = run("audit", str(table), "--target", "label", *FAST, "--max-te-only-collapse-rate", "1",
+                 "--output", str(out), "--html", str(page), "--junit", str(junit))
+    assert result.exit_code == 0, result.stderr
+    assert f"HTML report written to {page}" in result.stderr and f"JUnit XML written to {junit}" in result.stderr
+    report = json.loads(out.read_text())
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    cases = ET.parse(junit).getroot().find("testsuite").findall("testcase")
+    assert [c.get("name") for c in cases] == [g["gate"] for g in report["verdict"]["gates"]]
+
+    again, junit_again = tmp_path / "again.html", tmp_path / "again.xml"
+    rendered = run("report", str(out), "--html", str(again), "--junit", str(junit_again), "-q")
+    assert rendered.exit_code == 0 and rendered.stderr.count("\n") == 1
+    assert again.read_bytes() == page.read_bytes()
+    assert junit_again.read_bytes() == junit.read_bytes()
+
+
+def test_a_folder_as_html_or_junit_path_exits_2_before_any_work(table, tmp_path, fake_embedder):
+    for flag in ("--html", "--junit"):
+        result = run("audit", str(table), "--target", "label", *FAST, flag, str(tmp_path))
+        assert result.exit_code == 2 and f"{flag} {tmp_path} is a folder" in result.stderr
+
+
+def test_report_refuses_another_schema_version(table, tmp_path, fake_embedder):
+    out = tmp_path / "r.json"
+    run("audit", str(table), "--target", "label", *FAST, "--output", str(out), "-q")
+    report = json.loads(out.read_text())
+    out.write_text(json.dumps(dict(report, schema_version="0.1")))
+    result = run("report", str(out))
+    assert result.exit_code == 2 and "schema version 0.1" in result.stderr
+    out.write_text(json.dumps({"schema_version": "1.0", "verdict": {}}))
+    assert run("report", str(out)).exit_code == 2
+
+
+def test_no_color_means_no_ansi_codes_even_on_a_terminal(table, tmp_path, fake_embedder):
+    out = tmp_path / "r.json"
+    run("audit", str(table), "--target", "label", *FAST, "--output", str(out), "-q")
+    coloured = runner.invoke(app, ["report", str(out)], env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert "\x1b[" in coloured.stderr
+    plain = runner.invoke(app, ["report", str(out)], env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b" not in plain.stderr and "Collapse and accuracy per split" in plain.stderr
+
+
+@pytest.mark.parametrize("suffix, write, flag", [
+    (".parquet", lambda frame, path: frame.to_parquet(path, index=False), None),
+    (".jsonl", lambda frame, path: frame.to_json(path, orient="records", lines=True), None),
+    (".txt", lambda frame, path: frame.to_json(path, orient="records", lines=True), "jsonl"),
+])
+def test_parquet_and_jsonl_inputs(tmp_path, fake_embedder, suffix, write, flag):
+    path = tmp_path / f"table{suffix}"
+    write(make_frame(), path)
+    extra = ["--input-format", flag] if flag else []
+    result = run("audit", str(path), "--target", "label", *FAST, *extra, "--format", "json", "-q",
+                 "--max-te-only-collapse-rate", "1")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["input"]["format"] == (flag or suffix[1:])
+    assert report["input"]["n_rows"] == 600 and len(report["models"]) == 4
+
+
+@pytest.fixture
+def two_reports(table, tmp_path, fake_embedder):
+    """A healthy report and one where every te model collapses (constant embeddings)."""
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    run("audit", str(table), "--target", "label", *FAST, "--output", str(good), "-q")
+    fake_embedder(ConstantEmbedder)
+    run("audit", str(table), "--target", "label", *FAST, "--output", str(bad), "-q")
+    return good, bad
+
+
+def test_compare_exits_0_without_regression_and_1_with_one(two_reports, tmp_path):
+    good, bad = two_reports
+    same = run("compare", str(good), str(good))
+    assert same.exit_code == 0 and "OK" in same.stderr and same.stdout == ""
+    worse = run("compare", str(good), str(bad), "--junit", str(tmp_path / "c.xml"))
+    assert worse.exit_code == 1, worse.stderr
+    assert "REGRESSION" in worse.stderr and "te_collapse_rate" in worse.stderr
+    suite = ET.parse(tmp_path / "c.xml").getroot().find("testsuite")
+    assert int(suite.get("failures")) >= 1
+    assert run("compare", str(bad), str(good)).exit_code == 0
+    assert run("compare", str(good), str(bad), "--max-regression", "1").exit_code == 1  # the verdict worsened
+
+
+def test_compare_json_and_quiet(two_reports):
+    good, bad = two_reports
+    result = run("compare", str(good), str(bad), "--format", "json", "--quiet")
+    comparison = json.loads(result.stdout)
+    assert result.exit_code == comparison["exit_code"] == 1 and comparison["status"] == "fail"
+    assert {c["name"] for c in comparison["checks"] if c["status"] == "fail"} >= {"te_collapse_rate"}
+    assert result.stderr.startswith("tecurate compare: REGRESSION") and result.stderr.count("\n") == 1
+
+
+def test_compare_bad_input_exits_2(two_reports, tmp_path):
+    good, _ = two_reports
+    junk, other = tmp_path / "junk.json", tmp_path / "other.json"
+    junk.write_text("{not json")
+    other.write_text(json.dumps(dict(json.loads(good.read_text()), schema_version="2.0")))
+    for args in ([str(good), str(tmp_path / "missing.json")], [str(junk), str(good)],
+                 [str(good), str(other)], [str(good), str(good), "--max-regression", "2"],
+                 [str(good), str(good), "--format", "xml"], [str(good)]):
+        result = run("compare", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_compare_internal_error_exits_3(two_reports, monkeypatch):
+    good, _ = two_reports
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("comparator on fire")
+
+    monkeypatch.setattr("tecurate.compare.compare_reports", boom)
+    result = run("compare", str(good), str(good))
+    assert result.exit_code == 3 and "internal error: RuntimeError: comparator on fire" in result.stderr
+
+
+def test_the_example_workflow_only_uses_flags_that_exist():
+    text = (Path(__file__).resolve().parents[1] / "examples" / "github-workflow.yml").read_text()
+    commands = typer.main.get_command(app).commands
+    used = re.findall(r"tecurate (audit|compare|report)\b(.*?)(?=\n\s*\n|\n\s*- |\n\s*#|\Z)", text, re.S)
+    used.append(("audit", re.search(r"AUDIT_FLAGS: (.*)", text).group(1)))
+    assert {name for name, _ in used} == {"audit", "compare", "report"}
+    for name, args in used:
+        known = {opt for param in commands[name].params for opt in param.opts}
+        assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", args)) <= known, name
+    assert "if: always()" in text and "actions/upload-artifact" in text and "--html" in text

@@ -46,13 +46,15 @@ def test_strong_regularization_collapses_and_weak_does_not():
     train, test = np.arange(200), np.arange(200, 300)
     from tecurate.models import ModelConfig
 
-    collapsed = fit_and_score(ModelConfig("logreg", "a", {"C": 1e-6, "max_iter": 100}), "raw",
-                              X * 0.01, y, train, {"id_test": test}, 2, 0.99, 0)
-    healthy = fit_and_score(ModelConfig("logreg", "b", {"C": 1.0, "max_iter": 100}), "raw",
-                            X, y, train, {"id_test": test}, 2, 0.99, 0)
+    collapsed, _ = fit_and_score(ModelConfig("logreg", "a", {"C": 1e-6, "max_iter": 100}), "raw",
+                                 X * 0.01, y, train, {"id_test": test}, 2, 0.99, 0)
+    healthy, predictions = fit_and_score(ModelConfig("logreg", "b", {"C": 1.0, "max_iter": 100}), "raw",
+                                         X, y, train, {"id_test": test}, 2, 0.99, 0)
     assert collapsed.splits["id_test"].collapsed
     assert not healthy.splits["id_test"].collapsed
     assert healthy.splits["id_test"].accuracy > 0.9
+    assert predictions["id_test"].dtype == np.int8 and predictions["id_test"].shape == (100,)
+    assert np.mean(predictions["id_test"] == y[test]) == healthy.splits["id_test"].accuracy
 
 
 def test_classes_missing_from_training_keep_global_codes():
@@ -60,8 +62,9 @@ def test_classes_missing_from_training_keep_global_codes():
     y = y + 1  # codes 1 and 2 of a 3-class target: class 0 never trains
     from tecurate.models import ModelConfig
 
-    result = fit_and_score(ModelConfig("xgboost", "x", {"n_estimators": 5}), "raw", X, y,
-                           np.arange(200), {"id_test": np.arange(200, 300)}, 3, 0.99, 0)
+    result, predictions = fit_and_score(ModelConfig("xgboost", "x", {"n_estimators": 5}), "raw", X, y,
+                                        np.arange(200), {"id_test": np.arange(200, 300)}, 3, 0.99, 0)
+    assert set(np.unique(predictions["id_test"])) <= {1, 2}
     dist = result.splits["id_test"].predicted_distribution
     assert len(dist) == 3 and dist[0] == 0.0
     assert result.splits["id_test"].accuracy > 0.9
@@ -74,9 +77,13 @@ def test_run_grid_matches_configs_across_representations_and_is_deterministic():
     seen = []
     kwargs = dict(n_classes=2, collapse_threshold=0.99, seed=0)
     tests = {"id_test": np.arange(200, 300), "ood:b": np.arange(250, 300)}
-    one = run_grid(configs, features, y, np.arange(200), tests, n_jobs=2,
-                   progress=lambda d, t: seen.append((d, t)), **kwargs)
-    two = run_grid(configs, features, y, np.arange(200), tests, n_jobs=1, **kwargs)
+    run_one = run_grid(configs, features, y, np.arange(200), tests, n_jobs=2,
+                       progress=lambda d, t: seen.append((d, t)), **kwargs)
+    run_two = run_grid(configs, features, y, np.arange(200), tests, n_jobs=1, **kwargs)
+    one, two = run_one.models, run_two.models
+    assert len(run_one.predictions) == len(one)
+    assert all(np.array_equal(a[s], b[s]) for a, b in zip(run_one.predictions, run_two.predictions)
+               for s in tests)
     assert [(m.config_id, m.representation) for m in one] == \
         [(c.config_id, r) for c in configs for r in ("raw", "te")]
     assert [m.splits for m in one] == [m.splits for m in two]
@@ -85,3 +92,20 @@ def test_run_grid_matches_configs_across_representations_and_is_deterministic():
         pairs.setdefault(m.config_id, []).append(m.params)
     assert all(p[0] == p[1] for p in pairs.values())
     assert seen[0] == (0, 8) and seen[-1] == (8, 8)
+
+
+def test_unlabelled_splits_get_label_free_metrics_only():
+    X, y = _blobs()
+    y = y.copy()
+    y[250:] = -1  # unlabelled rows carry a placeholder code that no metric may read
+    from tecurate.models import ModelConfig
+    from tecurate.results import PredictionMetrics, is_labelled
+
+    result, predictions = fit_and_score(ModelConfig("logreg", "b", {"C": 1.0}), "te", X, y, np.arange(200),
+                                        {"id_test": np.arange(200, 250), "ood": np.arange(250, 300)},
+                                        2, 0.99, 0, frozenset({"ood"}))
+    ood = result.splits["ood"]
+    assert isinstance(ood, PredictionMetrics) and not is_labelled(ood)
+    assert is_labelled(result.splits["id_test"])
+    assert ood.majority_class_rate == pytest.approx(max(np.bincount(predictions["ood"], minlength=2)) / 50)
+    assert sum(ood.predicted_distribution) == pytest.approx(1.0)

@@ -1,0 +1,115 @@
+"""compare_reports: what got worse between two reports, against thresholds (CLI: test_cli.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from fake_reports import audit_report
+from tecurate.compare import Thresholds, compare_reports
+from tecurate.errors import TecurateError
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return audit_report(tmp_path_factory.mktemp("compare"))
+
+
+def _check(comparison, name, scope):
+    return next(c for c in comparison.checks if c.name == name and c.scope == scope)
+
+
+def test_a_report_against_itself_has_no_regression(report):
+    comparison = compare_reports(report, copy.deepcopy(report))
+    assert comparison.status == "pass" and comparison.exit_code == 0 and not comparison.regressions
+    splits = list(report["summary"]["representations"]["te"])
+    for name in ("te_collapse_rate", "te_only_collapse_rate", "accuracy_gap"):
+        assert [c.scope for c in comparison.checks if c.name == name] == splits
+    lines = [f"{rep} {split}" for rep, fits in report["aotl"].items() for split in fits]
+    assert [c.scope for c in comparison.checks if c.name == "spurious_aotl"] == lines
+    assert "both reports audited the same input content" in comparison.notes
+
+
+@pytest.mark.parametrize("rise, regressed",
+                         [(0.05, False), (0.05 + 1e-12, False), (0.06, True), (-0.3, False)])
+def test_a_rate_regresses_only_beyond_its_threshold(report, rise, regressed):
+    new = copy.deepcopy(report)
+    split = list(new["summary"]["paired"])[-1]
+    new["summary"]["paired"][split]["te_only_collapse_rate"] += rise
+    check = _check(compare_reports(report, new, Thresholds(te_only_collapse_rate=0.05)),
+                   "te_only_collapse_rate", split)
+    assert (check.status == "fail") == regressed
+    assert check.delta == pytest.approx(rise)
+
+
+def test_each_quantity_has_its_own_threshold(report):
+    new = copy.deepcopy(report)
+    new["summary"]["representations"]["te"]["id_test"]["collapse_rate"] += 0.2
+    new["summary"]["paired"]["id_test"]["median_accuracy_gap"] += 0.2
+    loose = compare_reports(report, new, Thresholds(collapse_rate=0.25, accuracy_gap=0.25))
+    assert not loose.regressions
+    strict = compare_reports(report, new, Thresholds(collapse_rate=0.25, accuracy_gap=0.1))
+    assert [(c.name, c.scope) for c in strict.regressions] == [("accuracy_gap", "id_test")]
+    assert strict.exit_code == 1
+
+
+def test_a_newly_spurious_line_and_a_worse_verdict_regress(report):
+    new = copy.deepcopy(report)
+    split = next(iter(new["aotl"]["te"]))
+    for fits in (report["aotl"], new["aotl"]):
+        fits["te"][split]["spurious"] = fits is new["aotl"]
+    new["aotl"]["te"][split]["reasons"] = ["collapse_inflated"]
+    new["verdict"]["status"] = {"pass": "warn", "warn": "fail", "fail": "fail"}[report["verdict"]["status"]]
+    comparison = compare_reports(report, new)
+    check = _check(comparison, "spurious_aotl", f"te {split}")
+    assert check.status == "fail" and "newly spurious (collapse_inflated)" in check.message
+    verdict = _check(comparison, "verdict", "report")
+    assert verdict.status == ("pass" if report["verdict"]["status"] == "fail" else "fail")
+    assert _check(compare_reports(new, report), "spurious_aotl", f"te {split}").status == "pass"
+
+
+def test_splits_in_one_report_only_are_notes_not_regressions(report):
+    new = copy.deepcopy(report)
+    split = list(new["summary"]["representations"]["te"])[-1]
+    for rep in ("raw", "te"):
+        renamed = f"{split}-renamed"
+        new["summary"]["representations"][rep][renamed] = new["summary"]["representations"][rep].pop(split)
+        new["aotl"][rep][renamed] = dict(new["aotl"][rep].pop(split), spurious=True)
+    new["summary"]["paired"][f"{split}-renamed"] = new["summary"]["paired"].pop(split)
+    comparison = compare_reports(report, new)
+    assert not [c for c in comparison.checks if split in c.scope]
+    assert f"split {split} is only in the old report" in comparison.notes
+    assert f"split {split}-renamed is only in the new report" in comparison.notes
+    assert any("the old report has no such line" in note for note in comparison.notes)
+    assert not [c for c in comparison.regressions if c.name != "verdict"]
+
+
+def test_undefined_gaps_are_not_comparable_and_changed_settings_are_noted(report):
+    new = copy.deepcopy(report)
+    new["summary"]["paired"]["id_test"]["median_accuracy_gap"] = None
+    new["config"]["seed"] = report["config"]["seed"] + 1
+    comparison = compare_reports(report, new)
+    check = _check(comparison, "accuracy_gap", "id_test")
+    assert check.status == "pass" and check.delta is None and "not comparable" in check.message
+    assert any(note.startswith("setting seed:") for note in comparison.notes)
+
+
+def test_reports_of_different_schema_versions_are_refused(report):
+    other = dict(report, schema_version="0.9")
+    with pytest.raises(TecurateError, match="schema versions"):
+        compare_reports(report, other)
+    with pytest.raises(TecurateError, match="not a tecurate report"):
+        compare_reports(report, [1, 2])
+
+
+def test_thresholds_are_rates(report):
+    with pytest.raises(TecurateError, match="between 0 and 1"):
+        Thresholds(collapse_rate=1.5)
+
+
+def test_the_comparison_is_plain_json_data(report):
+    data = compare_reports(report, report).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert set(data) == {"old", "new", "thresholds", "checks", "notes", "status", "exit_code"}
