@@ -18,7 +18,7 @@ install: $(STAMP)
 
 demo: install
 	$(VENV)/bin/tecurate audit examples/credit_data.csv --target Status --shift-col Home \
-		--output out/credit_data-report.json
+		--output out/credit_data-report.json --html out/credit_data-report.html
 
 # The HTML report's browser test needs Chromium. As root with apt-get (CI) it is installed once;
 # elsewhere nothing happens and pytest prints why that test was skipped.
