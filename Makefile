@@ -31,5 +31,9 @@ browser:
 test: install browser
 	$(PY) -m pytest -q
 
+# The performance table (benchmarks/RESULTS.md): ~45 min on 2 cores; BENCH_ARGS="--device cuda" on a GPU.
+bench: install
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -44,7 +44,8 @@ class AuditConfig:
     embedder: str | None = None
     device: str = "auto"
     precision: str = "fp32"
-    batch_size: int = 64
+    batch_size: int | None = None
+    """None: chosen for the device (see :func:`tecurate.embed.default_batch_size`)."""
     cache_dir: str | None = None
     use_cache: bool = True
 
@@ -76,7 +77,7 @@ class AuditConfig:
         _check(0.0 < self.synthetic_quantile < 1.0, "--synthetic-quantile must be in (0, 1)")
         _check(0.05 <= self.test_size <= 0.9, "--test-size must be between 0.05 and 0.9")
         _check(self.max_rows is None or self.max_rows >= 50, "--max-rows must be at least 50")
-        _check(self.batch_size >= 1, "--batch-size must be at least 1")
+        _check(self.batch_size is None or self.batch_size >= 1, "--batch-size must be at least 1")
         _check(self.device in ("auto", "cpu", "cuda"), "--device must be auto, cpu or cuda")
         _check(self.precision in PRECISIONS, f"--precision must be {' or '.join(PRECISIONS)}")
         _check(self.precision == "fp32" or self.device != "cuda",

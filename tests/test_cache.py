@@ -192,3 +192,32 @@ def test_cache_holds_only_plain_npy_files(tmp_path):
     assert files and all(path.suffix == ".npy" and path.name.startswith("chunk-") for path in files)
     for path in files:
         assert not np.load(path, allow_pickle=False).dtype.hasobject
+
+
+def test_model_files_round_trip_beside_the_vectors(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    assert cache.load_file(IDENTITY, "model-int8", ".onnx") is None
+    assert cache.store_file(IDENTITY, "model-int8", ".onnx", b"onnx bytes") is True
+    assert cache.load_file(IDENTITY, "model-int8", ".onnx") == b"onnx bytes"
+    assert cache.load_file(IDENTITY, "model-info", ".json") is None
+    assert cache.load_file("another-model@2", "model-int8", ".onnx") is None
+    (path,) = tmp_path.rglob("model-int8-*.onnx")
+    assert path.name == f"model-int8-{hashlib.sha256(b'onnx bytes').hexdigest()}.onnx"
+    assert cache.lookup(IDENTITY, [text_key(IDENTITY, "x")]) == {}
+
+
+def test_corrupt_model_file_is_deleted_not_trusted(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    cache.store_file(IDENTITY, "model-int8", ".onnx", b"onnx bytes")
+    (path,) = tmp_path.rglob("model-int8-*.onnx")
+    path.write_bytes(b"onnx bytez")
+    assert cache.load_file(IDENTITY, "model-int8", ".onnx") is None
+    assert not path.exists()
+
+
+def test_unwritable_cache_cannot_store_model_files(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    cache = EmbeddingCache(blocker)
+    assert cache.store_file(IDENTITY, "model-int8", ".onnx", b"x") is False
+    assert cache.load_file(IDENTITY, "model-int8", ".onnx") is None

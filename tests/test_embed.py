@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from tecurate.cache import EmbeddingCache
+from tecurate.config import AuditConfig
 from tecurate.embed import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EMBEDDER,
     EmbeddingInfo,
     SentenceTransformerEmbedder,
+    default_batch_size,
     embed_texts,
     resolve_model,
 )
@@ -319,3 +321,149 @@ class _Counting:
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         self.calls.append(len(texts))
         return self.inner.encode(texts, batch_size)
+
+
+def test_warm_cache_needs_no_model(real_embedder, tmp_path, monkeypatch):
+    """A run whose texts are all cached never loads sentence-transformers (seconds per run)."""
+    texts = [*SIMILAR, UNRELATED]
+    cache = EmbeddingCache(tmp_path)
+    first = SentenceTransformerEmbedder(device="cpu", cache=cache)
+    expected, _ = embed_texts(texts, first, cache=cache)
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded although every text is cached")
+
+    monkeypatch.setattr("tecurate.embed._load_sentence_transformer", no_loading)
+    warm = SentenceTransformerEmbedder(device="cpu", cache=cache)
+    assert (warm.identity, warm.dim) == (real_embedder.identity, real_embedder.dim)
+    vectors, info = embed_texts(texts, warm, cache=cache)
+    assert info.cache_misses == 0
+    np.testing.assert_array_equal(vectors, expected)
+
+
+def test_remembered_model_still_loads_for_a_miss(real_embedder, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    SentenceTransformerEmbedder(device="cpu", cache=cache)
+    warm = SentenceTransformerEmbedder(device="cpu", cache=cache)
+    vectors, info = embed_texts([UNRELATED], warm, cache=cache)
+    assert info.cache_misses == 1
+    np.testing.assert_allclose(vectors, real_embedder.encode([UNRELATED], 4), atol=1e-5)
+
+
+def test_corrupt_model_record_is_ignored(real_embedder, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    SentenceTransformerEmbedder(device="cpu", cache=cache)
+    (record,) = tmp_path.rglob("model-info-*.json")
+    record.write_text('{"identity": "forged", "dim": 3}')
+    again = SentenceTransformerEmbedder(device="cpu", cache=cache)
+    assert (again.identity, again.dim) == (real_embedder.identity, real_embedder.dim)
+
+
+def test_batch_size_follows_the_device():
+    assert default_batch_size("cpu") == DEFAULT_BATCH_SIZE
+    assert default_batch_size("cuda") > DEFAULT_BATCH_SIZE
+    assert default_batch_size("cuda:1") == default_batch_size("cuda")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"precision": "fp16"}, "--precision must be"),
+     ({"precision": "int8", "device": "cuda"}, "runs on the CPU")],
+)
+def test_bad_precision_settings_are_user_errors(settings, message):
+    with pytest.raises(TecurateError, match=message):
+        AuditConfig(target="y", **settings)
+
+
+def test_embedder_rejects_bad_precision():
+    with pytest.raises(TecurateError, match="unknown precision"):
+        SentenceTransformerEmbedder(precision="fp16")
+    with pytest.raises(TecurateError, match="runs on the CPU"):
+        SentenceTransformerEmbedder(precision="int8", device="cuda")
+
+
+def test_pipeline_passes_precision_cache_and_device_batch_size(table, tmp_path, monkeypatch):
+    from conftest import NumbersEmbedder
+
+    from tecurate.pipeline import audit
+
+    seen: dict = {}
+
+    def fake(*args, **kwargs):
+        seen.update(kwargs)
+        return NumbersEmbedder()
+
+    monkeypatch.setattr("tecurate.pipeline.SentenceTransformerEmbedder", fake)
+    config = AuditConfig(target="label", shift_col="region", min_domain_rows=50, precision="int8",
+                         n_configs=1, families=("logreg",), cache_dir=str(tmp_path / "cache"),
+                         n_bootstrap=0)
+    report = audit(str(table), config)
+    assert seen["precision"] == "int8"
+    assert isinstance(seen["cache"], EmbeddingCache) and seen["cache"].root == tmp_path / "cache"
+    assert report.embedding.batch_size == DEFAULT_BATCH_SIZE
+    assert report.config["precision"] == "int8"
+
+
+# --- the int8 path (needs the 'fast' extra) ----------------------------------------------
+
+INT8_TEXTS = [*SIMILAR, UNRELATED, "The carat is 0.23. The clarity is SI2. The price is 326.",
+              "The species is setosa.", ""]
+
+
+@pytest.fixture(scope="module")
+def int8_cache(tmp_path_factory) -> EmbeddingCache:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    return EmbeddingCache(tmp_path_factory.mktemp("int8"))
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(int8_cache) -> SentenceTransformerEmbedder:
+    embedder = SentenceTransformerEmbedder(precision="int8", cache=int8_cache)
+    embedder.encode(INT8_TEXTS[:1], 4)
+    return embedder
+
+
+def test_int8_vectors_agree_with_fp32(int8_embedder, real_embedder):
+    quick = int8_embedder.encode(INT8_TEXTS, 8)
+    full = real_embedder.encode(INT8_TEXTS, 8)
+    assert quick.shape == full.shape and quick.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(quick, axis=1), 1.0, atol=1e-5)
+    cosine = np.sum(quick * full, axis=1)
+    assert cosine.min() > 0.95 and cosine.mean() > 0.98
+    assert int8_embedder.device == "cpu" and int8_embedder.precision == "int8"
+
+
+def test_int8_has_its_own_cache_identity(int8_embedder, real_embedder, int8_cache):
+    assert int8_embedder.identity.startswith(real_embedder.identity)
+    assert "precision=int8" in int8_embedder.identity
+    _, info = embed_texts(INT8_TEXTS, int8_embedder, cache=int8_cache)
+    assert info.precision == "int8" and info.identity == int8_embedder.identity
+    _, fp32_info = embed_texts(INT8_TEXTS, _Counting(real_embedder, []), cache=int8_cache)
+    assert fp32_info.cache_hits == 0 and fp32_info.precision == "fp32"
+
+
+def test_int8_model_is_built_once_and_a_corrupt_one_rebuilt(int8_embedder, int8_cache, monkeypatch):
+    import tecurate.quantized
+
+    (model_file,) = int8_cache.root.rglob("model-int8-*.onnx")
+    built: list[int] = []
+    original = tecurate.quantized.build_int8_model
+    monkeypatch.setattr(tecurate.quantized, "build_int8_model",
+                        lambda model: built.append(1) or original(model))
+    expected = int8_embedder.encode(INT8_TEXTS, 8)
+    reloaded = SentenceTransformerEmbedder(precision="int8", cache=int8_cache)
+    np.testing.assert_array_equal(reloaded.encode(INT8_TEXTS, 8), expected)
+    assert built == []
+    model_file.write_bytes(model_file.read_bytes()[:1000])
+    rebuilt = SentenceTransformerEmbedder(precision="int8", cache=int8_cache)
+    np.testing.assert_allclose(rebuilt.encode(INT8_TEXTS, 8), expected, atol=1e-6)
+    assert built == [1]
+
+
+def test_int8_without_the_extra_is_a_clear_user_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(TecurateError, match=r"tecurate\[fast\]"):
+        SentenceTransformerEmbedder(precision="int8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pkgutil
-
 import types
 
 import numpy as np

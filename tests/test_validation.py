@@ -4,13 +4,9 @@ The full-size runs, on real data too, are in validation/run_validation.py (resul
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from tecurate import AuditConfig, audit
@@ -19,7 +15,9 @@ from tecurate.metrics import class_shares
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from validation.planted import (  # noqa: E402
+    BitEmbedder,
     as_grid_run,
+    bit_case,
     collapse_flagged,
     diverse_models_under_shift,
     planted_lines,
@@ -38,30 +36,9 @@ def test_spurious_flag_precision_and_recall_on_planted_point_sets():
     assert not any(f for line, f in zip(lines, flagged) if line.name == "genuine")
 
 
-class BitEmbedder:
-    """Embeds only whether the first number in the text exceeds 14: every healthy model learns
-    the same rule, so healthy models agree exactly and show no ID/OOD relation at all."""
-
-    name = "fake-bit"
-    identity = "fake-bit@1"
-    device = "cpu"
-    dim = 4
-
-    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
-        first = np.array([float(re.findall(r"-?\d+(?:\.\d+)?", t)[0]) for t in texts])
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        out[:, 0] = first > 14
-        return out
-
-
 def test_full_run_where_collapse_makes_the_line_is_flagged(tmp_path):
-    rng = np.random.default_rng(0)
-    n = 1200
-    region = rng.choice(["A", "B", "C"], n, p=[0.5, 0.25, 0.25])
-    x = rng.normal(10, 3, n) + pd.Series(region).map({"A": 0.0, "B": 1.5, "C": 3.0}).to_numpy()
-    label = np.where((x > 14) ^ (rng.random(n) < 0.08), "yes", "no")
     path = tmp_path / "bit.csv"
-    pd.DataFrame({"x": x.round(2), "region": region, "label": label}).to_csv(path, index=False)
+    bit_case(seed=0).to_csv(path, index=False)
     report = audit(str(path), AuditConfig(target="label", shift_col="region", min_domain_rows=100,
                                           use_cache=False, n_bootstrap=300), embedder=BitEmbedder())
     for fit in report.aotl["te"].values():

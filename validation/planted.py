@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,6 +90,32 @@ def salient_word_case(n: int = 600, minority: float = 0.4, noise: float = 0.05, 
     label = np.where((plan == "premium") ^ flip, "upgrade", "stay")
     frame = pd.DataFrame({"plan": plan, **_filler(rng, n), "region": _regions(n), "label": label})
     return PlantedTable(f"salient_word(minority={minority:g},seed={seed})", frame, "label", "region", False)
+
+
+def bit_case(n: int = 1200, seed: int = 0) -> pd.DataFrame:
+    """A table for :class:`BitEmbedder`: label = x > 14 with 8% label noise, x shifted by region
+    (ID A, OOD B and C), so base rates differ between domains and some grid settings collapse."""
+    rng = np.random.default_rng(seed)
+    region = rng.choice(["A", "B", "C"], n, p=[0.5, 0.25, 0.25])
+    x = rng.normal(10, 3, n) + pd.Series(region).map({"A": 0.0, "B": 1.5, "C": 3.0}).to_numpy()
+    label = np.where((x > 14) ^ (rng.random(n) < 0.08), "yes", "no")
+    return pd.DataFrame({"x": x.round(2), "region": region, "label": label})
+
+
+class BitEmbedder:
+    """Embeds only whether the first number in the text exceeds 14: every healthy model learns
+    the same rule, so healthy models agree exactly and show no ID/OOD relation at all."""
+
+    name = "fake-bit"
+    identity = "fake-bit@1"
+    device = "cpu"
+    dim = 4
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        first = np.array([float(re.findall(r"-?\d+(?:\.\d+)?", t)[0]) for t in texts])
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out[:, 0] = first > 14
+        return out
 
 
 @dataclass(frozen=True)

