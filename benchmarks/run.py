@@ -207,23 +207,34 @@ def _audit(data: Path, extra: list[str], cache: Path, report: Path) -> dict[str,
     return result
 
 
+_LAUNCHER = """
+import json, os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as handle:
+    json.dump({"rc": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss}, handle)
+"""
+"""Starts the measured command from a small process: a child forked straight from this one
+would count this process's memory (models loaded by the embed section) in its peak RSS."""
+
+
 def _measure(command: list[str]) -> dict[str, Any]:
-    """Wall time and peak RSS of one child process (``wait4``: the child and what it reaped)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Wall time and peak RSS of one command (``wait4``: its largest process it waited for)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        status, out, err = Path(tmp) / "status.json", Path(tmp) / "out", Path(tmp) / "err"
         mark = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, env={**os.environ, **ENV})
-        _, status, usage = os.wait4(process.pid, 0)
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            subprocess.run([sys.executable, "-c", _LAUNCHER, str(status), *command], cwd=ROOT,
+                           stdout=stdout, stderr=stderr, env={**os.environ, **ENV}, check=False)
         seconds = time.perf_counter() - mark
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n"
-                         f"{stderr.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
-    if stdout.strip().startswith(b"{"):
-        result["timings"] = json.loads(stdout)["timings"]
+        outcome = json.loads(status.read_text())
+        output, errors = out.read_bytes(), err.read_bytes()
+    if outcome["rc"] not in (0, 1):
+        raise SystemExit(f"benchmark command failed ({outcome['rc']}): {' '.join(command)}\n"
+                         f"{errors.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = {"seconds": seconds, "peak_rss_mb": outcome["maxrss_kb"] / 1024}
+    if output.strip().startswith(b"{"):
+        result["timings"] = json.loads(output)["timings"]
     return result
 
 
@@ -311,6 +322,12 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _peak(runs: list[dict[str, Any]]) -> str:
+    """Largest peak RSS over the runs; "n/a" for runs measured without it."""
+    peaks = [r["peak_rss_mb"] for r in runs if r.get("peak_rss_mb") is not None]
+    return f"{max(peaks):,.0f}" if peaks else "n/a"
+
+
 def _meta(data: dict[str, Any]) -> str:
     meta = data.get("meta", {})
     return (f"_`{meta.get('command', '?')}`, {meta.get('finished', '?')}; load average "
@@ -358,8 +375,7 @@ def _render_audit(data: dict[str, Any]) -> list[str]:
         seconds = _median([r["seconds"] for r in runs[name]])
         embed = _median([r["timings"]["embed"] for r in runs[name]])
         fit = _median([r["timings"]["fit"] for r in runs[name]])
-        rss = max(r["peak_rss_mb"] for r in runs[name])
-        lines.append(f"| {label} | {seconds:.1f} | {embed:.1f} | {fit:.1f} | {rss:,.0f} | "
+        lines.append(f"| {label} | {seconds:.1f} | {embed:.1f} | {fit:.1f} | {_peak(runs[name])} | "
                      f"{cold / seconds:.2f}x | {naive / seconds:.2f}x |")
     lines += ["", f"Warm vs cold: **{cold / _median([r['seconds'] for r in runs['warm']]):.1f}x** faster "
               f"(goal 10x). Cold vs naive baseline: **{naive / cold:.2f}x** (goal 2x)."]
@@ -373,7 +389,10 @@ def _render_agreement(agreement: dict[str, Any]) -> list[str]:
     n = agreement["n_te_models"]
     rate_limit = RATE_TOLERANCE_MODELS / n + 1e-9
     lines = [f"### int8 vs fp32: the audit's verdict and headline metrics ({n} te models per split)", "",
-             f"Verdict: fp32 **{fp32}**, int8 **{int8}**. Tolerance: same verdict status; te collapse "
+             f"Verdict: fp32 **{fp32}**, int8 **{int8}**.", "",
+             *[f"- {name} reasons: " + ("; ".join(reasons) or "none")
+               for name, reasons in zip(("fp32", "int8"), agreement["reasons"])], "",
+             "Tolerance: same verdict status; te collapse "
              f"and te-only collapse rates within {RATE_TOLERANCE_MODELS} model ({rate_limit:.3f}); "
              f"median accuracy gap within {GAP_TOLERANCE}.", "",
              "| split | te collapse rate fp32 / int8 | te-only collapse fp32 / int8 | "
@@ -399,9 +418,8 @@ def _render_scale(data: dict[str, Any]) -> list[str]:
         seconds = _median([r["seconds"] for r in runs])
         embed = _median([r["timings"]["embed"] for r in runs])
         fit = _median([r["timings"]["fit"] for r in runs])
-        rss = max(r["peak_rss_mb"] for r in runs)
         lines.append(f"| {int(size):,} | {len(runs)} | {seconds:.1f} | {embed:.1f} | {fit:.1f} | "
-                     f"{1000 * seconds / int(size):.1f} | {rss:,.0f} |")
+                     f"{1000 * seconds / int(size):.1f} | {_peak(runs)} |")
     return [*lines, "", _meta(data), ""]
 
 

@@ -27,7 +27,7 @@ When the OOD split has labels, the error of every estimator is measured against 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,6 +158,15 @@ def _mae_pp(estimates: np.ndarray | None, truth: np.ndarray) -> float | None:
     return float(np.mean(np.abs(estimates - truth)) * 100.0)
 
 
+def _per_model(values: np.ndarray | None, rows: Iterable[int], n: int) -> list[float | None]:
+    """Estimates of the models at positions ``rows`` among ``n``; None for the others (or all)."""
+    out: list[float | None] = [None] * n
+    if values is not None:
+        for k, v in zip(rows, values, strict=True):
+            out[k] = float(v)
+    return out
+
+
 def _fit_split(
     models: Sequence[ModelResult],
     predictions: Sequence[dict[str, np.ndarray]],
@@ -174,19 +183,11 @@ def _fit_split(
     line_h, s_h, d_h = aline_estimates(pred_id[healthy], pred_ood[healthy], acc_id[healthy], eps=eps)
     line_a, s_a, d_a = aline_estimates(pred_id, pred_ood, acc_id, eps=eps)
 
-    def scatter(values: np.ndarray | None) -> list[float | None]:
-        out: list[float | None] = [None] * len(models)
-        if values is not None:
-            for k, v in zip(np.flatnonzero(healthy), values, strict=True):
-                out[k] = float(v)
-        return out
-
-    def listed(values: np.ndarray | None) -> list[float | None]:
-        return [None] * len(models) if values is None else [float(v) for v in values]
-
     labelled = all(is_labelled(o) for o in oods)
     truth = [o.accuracy if is_labelled(o) else None for o in oods]
-    columns = (scatter(s_h), scatter(d_h), listed(s_a), listed(d_a))
+    n, fitted = len(models), np.flatnonzero(healthy)
+    columns = (_per_model(s_h, fitted, n), _per_model(d_h, fitted, n),
+               _per_model(s_a, range(n), n), _per_model(d_a, range(n), n))
     estimates = tuple(
         ModelEstimate(m.family, m.config_id, bool(c), float(a), t, *(col[k] for col in columns))
         for k, (m, c, a, t) in enumerate(zip(models, collapsed, acc_id, truth, strict=True))

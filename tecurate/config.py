@@ -57,7 +57,8 @@ class AuditConfig:
 
     collapse_threshold: float = 0.99
     max_collapse_rate: float = 0.5
-    max_te_only_collapse_rate: float = 0.25
+    max_te_only_collapse_rate: float = 0.2
+    """0.2, not 0.25: better recall on planted collapse and fewer flips over seeds (validation/RESULTS.md)."""
     max_accuracy_gap: float = 0.10
     fail_on: str = "fail"
 

