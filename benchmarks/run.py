@@ -12,7 +12,8 @@ Sections, each measured side by side in one run on the same data (medians over -
          at least 4% of the rows an OOD split, so the work per row is the same); sizes above
          10,000 rows run once, the others --repeats times
 Every run uses its own temporary cache folders. Results are merged into benchmarks/results.json
-(so sections can be run separately) and rendered to benchmarks/RESULTS.md.
+(so sections can be run separately; scale sizes are merged, so a size can be re-measured alone)
+and rendered to benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def main() -> None:
                 data = bench_scale(args, work)
             data["meta"] = {"command": command, "load_before": started, "load_after": _load(),
                             "finished": time.strftime("%Y-%m-%d %H:%M")}
+            if section == "scale" and "scale" in results:
+                data["sizes"] = {**results["scale"]["sizes"], **data["sizes"]}
             results[section] = data
             args.results.write_text(json.dumps(results, indent=1))
     results["machine"] = _machine()
@@ -188,8 +191,9 @@ def bench_scale(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for repeat in range(1 if size > ONCE_ABOVE else args.repeats):
             cache = work / f"scale-{size}-{repeat}"
             extra = [*DIAMONDS_ARGS, "--device", args.device, "--min-domain-rows", str(size // 25)]
-            measured.append(_audit(path, extra, cache,
-                                   work / f"scale-{size}-{repeat}.json"))
+            load = _load()
+            measured.append(_audit(path, extra, cache, work / f"scale-{size}-{repeat}.json"))
+            measured[-1]["load_before"] = load
             print(f"  scale {size} rows, run {repeat + 1}: {measured[-1]['seconds']:.1f}s, "
                   f"{measured[-1]['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
         rows[str(size)] = measured
@@ -328,6 +332,11 @@ def _peak(runs: list[dict[str, Any]]) -> str:
     return f"{max(peaks):,.0f}" if peaks else "n/a"
 
 
+def _loads(runs: list[dict[str, Any]]) -> str:
+    loads = [r["load_before"] for r in runs if "load_before" in r]
+    return ", ".join(f"{value:.1f}" for value in loads) if loads else "n/a"
+
+
 def _meta(data: dict[str, Any]) -> str:
     meta = data.get("meta", {})
     return (f"_`{meta.get('command', '?')}`, {meta.get('finished', '?')}; load average "
@@ -412,14 +421,14 @@ def _render_agreement(agreement: dict[str, Any]) -> list[str]:
 
 def _render_scale(data: dict[str, Any]) -> list[str]:
     lines = ["## 4. Scaling: cold audit of ggplot2/diamonds samples (target cut, shift color)", "",
-             "| rows | runs | wall s | embed s | fit s | ms per row | peak RSS MB |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+             "| rows | runs | wall s | embed s | fit s | ms per row | peak RSS MB | load average before |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for size, runs in data["sizes"].items():
         seconds = _median([r["seconds"] for r in runs])
         embed = _median([r["timings"]["embed"] for r in runs])
         fit = _median([r["timings"]["fit"] for r in runs])
         lines.append(f"| {int(size):,} | {len(runs)} | {seconds:.1f} | {embed:.1f} | {fit:.1f} | "
-                     f"{1000 * seconds / int(size):.1f} | {_peak(runs)} |")
+                     f"{1000 * seconds / int(size):.1f} | {_peak(runs)} | {_loads(runs)} |")
     return [*lines, "", _meta(data), ""]
 
 

@@ -153,7 +153,8 @@ class SentenceTransformerEmbedder:
         info_key = None
         if fingerprint is not None and cache is not None:
             versions = ":".join(f"{pkg}={_version(pkg)}" for pkg in _versioned(precision))
-            info_key = f"{_MODEL_INFO}:{fingerprint}:normalize={normalize}:precision={precision}:{versions}"
+            info_key = (f"{_MODEL_INFO}:{self.name}:{fingerprint}:normalize={normalize}:"
+                        f"precision={precision}:{versions}")
             known = _parse_info(cache.load_file(info_key, _MODEL_INFO, _MODEL_INFO_SUFFIX))
             if known is not None:
                 self.identity, self.dim = known
