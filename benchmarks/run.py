@@ -323,6 +323,8 @@ def render(results: dict[str, Any]) -> str:
         lines += _render_audit(results["audit"])
     if "scale" in results:
         lines += _render_scale(results["scale"])
+    if results.get("notes"):
+        lines += ["## Notes", "", *[f"- {note}" for note in results["notes"]], ""]
     return "\n".join(lines) + "\n"
 
 
@@ -407,7 +409,8 @@ def _render_agreement(agreement: dict[str, Any]) -> list[str]:
              "| split | te collapse rate fp32 / int8 | te-only collapse fp32 / int8 | "
              "median accuracy gap fp32 / int8 | te median accuracy fp32 / int8 | within tolerance |",
              "|---|---|---|---|---|---|"]
-    held = fp32 == int8
+    same_reasons = agreement["reasons"][0] == agreement["reasons"][1]
+    held = fp32 == int8 and same_reasons
     for split, metrics in agreement["splits"].items():
         cells = [f"{a:.3f} / {b:.3f}" for a, b in metrics.values()]
         ok = (abs(metrics["te_collapse_rate"][0] - metrics["te_collapse_rate"][1]) <= rate_limit
@@ -415,7 +418,8 @@ def _render_agreement(agreement: dict[str, Any]) -> list[str]:
               and abs(metrics["median_accuracy_gap"][0] - metrics["median_accuracy_gap"][1]) <= GAP_TOLERANCE)
         held &= ok
         lines.append(f"| {split} | " + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
-    lines += ["", f"Within tolerance overall: **{'yes' if held else 'no'}**."]
+    lines += ["", f"Same verdict reasons (gates and flagged splits): {'yes' if same_reasons else 'no'}. "
+              f"Within tolerance overall: **{'yes' if held else 'no'}**."]
     return lines
 
 

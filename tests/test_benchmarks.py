@@ -35,7 +35,7 @@ def test_table_renders_every_section(bench):
                   "cosine": {"fp32": {"mean": 1.0, "min": 1.0}, "int8": {"mean": 0.99, "min": 0.98}}},
         "audit": {"meta": meta, "runs": {"cold": [_audit_run(60)] * 3, "warm": [_audit_run(5)] * 3,
                                          "naive": [_audit_run(70)] * 3},
-                  "agreement": {"verdict": ["fail", "fail"], "reasons": [[], []], "n_te_models": 24,
+                  "agreement": {"verdict": ["fail", "fail"], "reasons": [["a"], ["a"]], "n_te_models": 24,
                                 "splits": {"id_test": {"te_collapse_rate": [0.5, 0.5],
                                                        "te_only_collapse_rate": [0.2, 0.24],
                                                        "median_accuracy_gap": [0.01, 0.02],
@@ -48,6 +48,8 @@ def test_table_renders_every_section(bench):
     assert "Warm vs cold: **12.0x**" in table
     assert "| id_test | 0.500 / 0.500 | 0.200 / 0.240 | 0.010 / 0.020 | 0.800 / 0.790 | yes |" in table
     assert "Within tolerance overall: **yes**" in table
+    results["audit"]["agreement"]["reasons"] = [["a"], ["a", "b"]]
+    assert "Within tolerance overall: **no**" in bench.render(results)
     assert "| 50,000 | 1 | 600.0 |" in table
 
 
