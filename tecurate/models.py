@@ -181,9 +181,10 @@ def run_grid(
     Models run in parallel threads, one BLAS/OpenMP thread each, so two cores run two fits
     instead of four threads fighting. Threads, not processes: xgboost, BLAS and the solvers
     release the GIL, and threads skip the worker start-up (every library imported again) and
-    the copy of the feature matrices (credit_data grid on 2 cores, median of 3: 6.6 s with
-    threads, 16.5 s with loky processes, 12.3 s sequential). Results come back in a fixed
-    order (configuration, then representation) whatever order the fits finish in.
+    the copy of the feature matrices (credit_data grid on 2 shared cores, medians of 3 in two
+    sessions: 6.6-8.0 s with threads, 16.5-17.1 s with loky processes, 12.2-12.3 s sequential).
+    Results come back in a fixed order (configuration, then representation) whatever order
+    the fits finish in.
     """
     tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
     total = len(tasks)
