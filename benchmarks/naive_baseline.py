@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
 from tecurate.config import DEFAULT_FAMILIES  # noqa: E402
-from tecurate.models import FIXED, sample_configs  # noqa: E402
+from tecurate.models import FIXED, build_estimator, sample_configs  # noqa: E402
 
 
 def main() -> None:
@@ -98,23 +98,10 @@ def _value(value: object) -> str:
 
 def _estimator(family: str, params: dict, seed: int):
     """The audit's estimator with the same settings, except each library's default threading."""
-    kwargs = {k: v for k, v in {**FIXED[family], **params}.items() if k != "n_jobs"}
-    kwargs["random_state"] = seed
-    if family == "logreg":
-        from sklearn.linear_model import LogisticRegression
-
-        return LogisticRegression(**kwargs)
-    if family == "xgboost":
-        from xgboost import XGBClassifier
-
-        return XGBClassifier(**kwargs)
-    if family == "mlp":
-        from sklearn.neural_network import MLPClassifier
-
-        return MLPClassifier(**kwargs)
-    from sklearn.ensemble import RandomForestClassifier
-
-    return RandomForestClassifier(**kwargs)
+    estimator = build_estimator(family, params, seed)
+    if "n_jobs" in FIXED[family]:
+        estimator.set_params(n_jobs=None)
+    return estimator
 
 
 if __name__ == "__main__":
