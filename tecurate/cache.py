@@ -18,6 +18,7 @@ import io
 import os
 import uuid
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,14 @@ def default_cache_dir() -> Path:
 def text_key(identity: str, text: str) -> bytes:
     """Cache key of one text under one model identity: the key alone addresses the vector."""
     return hashlib.sha256(identity.encode("utf-8") + b"\0" + text.encode("utf-8")).digest()
+
+
+def package_version(package: str) -> str:
+    """An installed package's version for cache keys ("missing" when absent)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "missing"
 
 
 def _chunk_dtype(dim: int) -> np.dtype:

@@ -8,13 +8,12 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from tecurate.cache import EmbeddingCache, text_key
+from tecurate.cache import EmbeddingCache, package_version, text_key
 from tecurate.config import PRECISIONS
 from tecurate.errors import TecurateError
 from tecurate.quantized import Int8Encoder, int8_identity, require_extra
@@ -152,7 +151,7 @@ class SentenceTransformerEmbedder:
         fingerprint = _folder_fingerprint(Path(self._resolved)) if os.path.isdir(self._resolved) else None
         info_key = None
         if fingerprint is not None and cache is not None:
-            versions = ":".join(f"{pkg}={_version(pkg)}" for pkg in _versioned(precision))
+            versions = ":".join(f"{pkg}={package_version(pkg)}" for pkg in _versioned(precision))
             info_key = (f"{_MODEL_INFO}:{self.name}:{fingerprint}:normalize={normalize}:"
                         f"precision={precision}:{versions}")
             known = _parse_info(cache.load_file(info_key, _MODEL_INFO, _MODEL_INFO_SUFFIX))
@@ -391,13 +390,6 @@ def _model_identity(model: Any, resolved: str, name: str, normalize: bool,
 def _versioned(precision: str) -> tuple[str, ...]:
     """Packages whose upgrade could change a remembered identity (defaults, quantizer)."""
     return ("sentence-transformers", "onnxruntime") if precision == "int8" else ("sentence-transformers",)
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "missing"
 
 
 def _parse_info(data: bytes | None) -> tuple[str, int] | None:

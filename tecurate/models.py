@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -30,6 +30,9 @@ from tecurate.metrics import (
     split_metrics,
 )
 from tecurate.results import REPRESENTATIONS, GridRun, ModelResult, PredictionMetrics
+
+if TYPE_CHECKING:
+    from tecurate.fitcache import FitCache
 
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "logreg": {
@@ -63,11 +66,15 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 
 FIXED: dict[str, dict[str, Any]] = {
     "logreg": {},
-    "xgboost": {"tree_method": "hist", "n_jobs": 1, "verbosity": 0},
+    "xgboost": {"tree_method": "hist", "n_jobs": 1, "verbosity": 0, "early_stopping_rounds": 10},
     "mlp": {"early_stopping": True, "n_iter_no_change": 10},
     "rf": {"n_jobs": 1},
 }
 """Settings that are not explored: thread counts (parallelism is across models) and early stopping."""
+
+VALIDATION_FRACTION = 0.1
+"""Share of each class's training rows held out to stop XGBoost early, as MLPClassifier's own
+early stopping does (its default ``validation_fraction``)."""
 
 
 @dataclass(frozen=True)
@@ -139,27 +146,83 @@ def fit_and_score(
 
     Returns the result and the predicted class codes per split (int8: at most 50 classes).
     Splits named in ``unlabelled`` have no labels (their ``y`` entries are meaningless), so they
-    get :class:`PredictionMetrics` only. Classes absent from the training rows are re-coded to a
-    contiguous range for the estimator (XGBoost insists) and mapped back, so metrics always see
-    the global codes.
+    get :class:`PredictionMetrics` only.
+    """
+    predictions, seconds = fit_predict(config, X, y, train, tests, seed)
+    result = score(config, representation, predictions, y, tests, n_classes=n_classes,
+                   collapse_threshold=collapse_threshold, unlabelled=unlabelled, fit_seconds=seconds)
+    return result, predictions
+
+
+def fit_predict(
+    config: ModelConfig,
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    tests: Mapping[str, np.ndarray],
+    seed: int,
+) -> tuple[dict[str, np.ndarray], float]:
+    """Fit on ``train`` rows; return the predicted class codes per test split and the fit time.
+
+    Classes absent from the training rows are re-coded to a contiguous range for the estimator
+    (XGBoost insists) and mapped back, so metrics always see the global codes. Families that
+    stop early on a validation set (``early_stopping_rounds`` in :data:`FIXED`) get one carved
+    from the training rows by :func:`validation_split`, the same rows for raw and te.
     """
     present = np.unique(y[train])
     local = np.searchsorted(present, y[train])
     estimator = build_estimator(config.family, config.params, seed)
+    fit_kwargs: dict[str, Any] = {}
+    fit_rows = np.arange(train.size)
+    if "early_stopping_rounds" in FIXED[config.family]:
+        fit_rows, held_out = validation_split(local, seed)
+        if held_out.size:
+            fit_kwargs = {"eval_set": [(X[train[held_out]], local[held_out])], "verbose": False}
+        else:
+            estimator.set_params(early_stopping_rounds=None)
     start = time.perf_counter()
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        estimator.fit(X[train], local)
+        estimator.fit(X[train[fit_rows]], local[fit_rows], **fit_kwargs)
         predictions = {name: present[np.asarray(estimator.predict(X[rows])).astype(int)].astype(np.int8)
                        for name, rows in tests.items()}
-    seconds = time.perf_counter() - start
+    return predictions, time.perf_counter() - start
+
+
+def validation_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions to fit on and to validate on: :data:`VALIDATION_FRACTION` of each class, rounded
+    down, so every class keeps a training row and a class with under 10 rows is never held out.
+    """
+    rng = np.random.default_rng(seed)
+    held_out = np.concatenate([
+        rng.choice(rows, int(rows.size * VALIDATION_FRACTION), replace=False)
+        for rows in (np.flatnonzero(labels == code) for code in np.unique(labels))
+    ]) if labels.size else np.zeros(0, dtype=np.intp)
+    keep = np.ones(labels.size, dtype=bool)
+    keep[held_out] = False
+    return np.flatnonzero(keep), np.sort(held_out)
+
+
+def score(
+    config: ModelConfig,
+    representation: str,
+    predictions: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    tests: Mapping[str, np.ndarray],
+    *,
+    n_classes: int,
+    collapse_threshold: float,
+    unlabelled: frozenset[str] = frozenset(),
+    fit_seconds: float = 0.0,
+    cached: bool = False,
+) -> ModelResult:
+    """The metrics of one fit's predictions on every test split."""
     splits = {name: prediction_metrics(predictions[name], n_classes, collapse_threshold)
               if name in unlabelled else
               split_metrics(y[rows], predictions[name], n_classes, collapse_threshold)
               for name, rows in tests.items()}
-    result = ModelResult(config.family, config.config_id, dict(config.params), representation,
-                         splits, round(seconds, 4))
-    return result, predictions
+    return ModelResult(config.family, config.config_id, dict(config.params), representation,
+                       splits, round(fit_seconds, 4), cached)
 
 
 def run_grid(
@@ -174,12 +237,14 @@ def run_grid(
     seed: int,
     unlabelled: frozenset[str] = frozenset(),
     n_jobs: int = -1,
+    cache: FitCache | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GridRun:
     """Fit every configuration on every representation in ``features`` ("raw", "te").
 
-    Models run in parallel threads, one BLAS/OpenMP thread each, so two cores run two fits
-    instead of four threads fighting. Threads, not processes: xgboost, BLAS and the solvers
+    Fits found in ``cache`` are not refitted (their results say ``cached``); new ones are
+    stored. Models run in parallel threads, one BLAS/OpenMP thread each, so two cores run two
+    fits instead of four threads fighting. Threads, not processes: xgboost, BLAS and the solvers
     release the GIL, and threads skip the worker start-up (every library imported again) and
     the copy of the feature matrices (credit_data grid on 2 shared cores, medians of 3 in two
     sessions: 6.6-8.0 s with threads, 16.5-17.1 s with loky processes, 12.2-12.3 s sequential).
@@ -188,19 +253,37 @@ def run_grid(
     """
     tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
     total = len(tasks)
+    outcomes: list[tuple[dict[str, np.ndarray], float, bool] | None] = [None] * total
+    if cache is not None:
+        for i, (cfg, rep) in enumerate(tasks):
+            hit = cache.load(cfg.family, cfg.params, FIXED[cfg.family], rep)
+            if hit is not None:
+                outcomes[i] = (*hit, True)
+    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    done = total - len(todo)
     if progress:
-        progress(0, total)
-    workers = min(effective_n_jobs(n_jobs), total) if total else 1
-    calls = (delayed(fit_and_score)(cfg, rep, features[rep], y, train, tests, n_classes,
-                                    collapse_threshold, seed, unlabelled) for cfg, rep in tasks)
-    run = GridRun(models=[], predictions=[])
+        progress(done, total)
+    workers = min(effective_n_jobs(n_jobs), len(todo)) if todo else 1
+    calls = (delayed(fit_predict)(tasks[i][0], features[tasks[i][1]], y, train, tests, seed)
+             for i in todo)
     # One limit for the whole grid: the per-fit limit alone would be lifted by the first thread
     # to finish while the other is still fitting.
     with threadpool_limits(limits=1):
         parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator")
-        for done, (result, predictions) in enumerate(parallel(calls), 1):
-            run.models.append(result)
-            run.predictions.append(predictions)
+        for i, (predictions, seconds) in zip(todo, parallel(calls)):
+            outcomes[i] = (predictions, seconds, False)
+            if cache is not None:
+                cfg, rep = tasks[i]
+                cache.store(cfg.family, cfg.params, FIXED[cfg.family], rep, predictions, seconds)
+            done += 1
             if progress:
                 progress(done, total)
+    run = GridRun(models=[], predictions=[])
+    for (cfg, rep), outcome in zip(tasks, outcomes):
+        assert outcome is not None
+        predictions, seconds, cached = outcome
+        run.models.append(score(cfg, rep, predictions, y, tests, n_classes=n_classes,
+                                collapse_threshold=collapse_threshold, unlabelled=unlabelled,
+                                fit_seconds=seconds, cached=cached))
+        run.predictions.append(predictions)
     return run

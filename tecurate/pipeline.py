@@ -24,6 +24,7 @@ from tecurate.config import AuditConfig
 from tecurate.embed import Embedder, SentenceTransformerEmbedder, default_batch_size, embed_texts
 from tecurate.errors import TecurateError
 from tecurate.features import encode_raw
+from tecurate.fitcache import FitCache
 from tecurate.load import LoadedTable, read_table
 from tecurate.metrics import class_shares
 from tecurate.models import run_grid, sample_configs
@@ -73,6 +74,7 @@ class _Model:
 
 
 def _embedding_cache(config: AuditConfig) -> EmbeddingCache | None:
+    """The cache folder, which also keeps the model grid's predictions (:mod:`tecurate.fitcache`)."""
     return EmbeddingCache(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
@@ -157,9 +159,13 @@ def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progre
     tests = {ID_TEST: local["id_test"], **{name: local[name] for name in splits.ood}}
     with clock.stage("fit"):
         configs = sample_configs(config.families, config.n_configs, config.seed)
-        run = run_grid(configs, {"raw": raw, "te": te}, codes, local["id_train"], tests,
+        features = {"raw": raw, "te": te}
+        store = _embedding_cache(config)
+        fits = (FitCache(store, features, codes, local["id_train"], tests, config.seed)
+                if store is not None else None)
+        run = run_grid(configs, features, codes, local["id_train"], tests,
                        n_classes=len(target.classes), collapse_threshold=config.collapse_threshold,
-                       seed=config.seed, unlabelled=unlabelled, n_jobs=config.n_jobs,
+                       seed=config.seed, unlabelled=unlabelled, n_jobs=config.n_jobs, cache=fits,
                        progress=lambda done, total: notify("fit", done, total))
         models = run.models
 

@@ -28,6 +28,9 @@ class ModelResult:
     splits: dict[str, SplitMetrics | PredictionMetrics] = field(default_factory=dict)
     """Labelled splits hold :class:`SplitMetrics`; unlabelled OOD splits :class:`PredictionMetrics`."""
     fit_seconds: float = 0.0
+    """The fit's own time; for a ``cached`` result, that of the run that fitted it."""
+    cached: bool = False
+    """True when the predictions came from the fit cache instead of a fit in this run."""
 
 
 @dataclass(frozen=True)

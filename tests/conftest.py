@@ -13,6 +13,14 @@ import pandas as pd
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A test that forgets --no-cache writes into a throwaway folder, never the user's cache."""
+    import os
+
+    os.environ.setdefault("TECURATE_CACHE_DIR", str(tmp_path_factory.mktemp("tecurate-cache")))
+
+
 class NumbersEmbedder:
     """An informative fake: the numbers in the text, squashed to small magnitudes like real TEs."""
 

@@ -51,14 +51,16 @@ def test_real_audit_completes_with_a_valid_report(runs):
     assert "Collapse and accuracy per split" in result.stderr
 
 
-def test_warm_cache_hits_every_text_and_reproduces_the_report(runs):
+def test_warm_cache_hits_every_text_and_fit_and_reproduces_the_report(runs):
     (_, cold), (_, warm) = runs
     assert cold["embedding"]["cache_hits"] == 0
     assert warm["embedding"]["cache_hits"] == warm["embedding"]["n_unique_texts"]
     assert warm["embedding"]["cache_misses"] == 0
+    assert not any(model.get("cached") for model in cold["models"])
+    assert all(model["cached"] for model in warm["models"])  # no model refitted either
     for report in (cold, warm):
         for model in report["models"]:
-            model.pop("fit_seconds")
-    assert cold["models"] == warm["models"]
+            model.pop("cached", None)
+    assert cold["models"] == warm["models"]  # fit_seconds included: the cached fit's own time
     assert cold["aotl"] == warm["aotl"]
     assert cold["verdict"] == warm["verdict"]

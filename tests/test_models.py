@@ -109,3 +109,39 @@ def test_unlabelled_splits_get_label_free_metrics_only():
     assert is_labelled(result.splits["id_test"])
     assert ood.majority_class_rate == pytest.approx(max(np.bincount(predictions["ood"], minlength=2)) / 50)
     assert sum(ood.predicted_distribution) == pytest.approx(1.0)
+
+
+def test_validation_split_holds_out_a_tenth_of_each_class_and_keeps_small_classes_whole():
+    from tecurate.models import validation_split
+
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 9)
+    fit, held = validation_split(labels, seed=0)
+    assert np.bincount(labels[held], minlength=3).tolist() == [5, 3, 0]
+    assert np.array_equal(np.sort(np.concatenate([fit, held])), np.arange(labels.size))
+    again, held_again = validation_split(labels, seed=0)
+    assert np.array_equal(held, held_again)
+    assert not np.array_equal(held, validation_split(labels, seed=1)[1])
+
+
+def test_xgboost_stops_early_on_held_out_training_rows(monkeypatch):
+    from tecurate import models
+    from tecurate.models import ModelConfig, fit_predict
+
+    built = []
+    real = models.build_estimator
+    monkeypatch.setattr(models, "build_estimator", lambda *a: built.append(real(*a)) or built[-1])
+    X, y = _blobs()
+    config = ModelConfig("xgboost", "x", {"n_estimators": 300, "learning_rate": 1.0, "max_depth": 6})
+    fit_predict(config, X, y, np.arange(200), {"id_test": np.arange(200, 300)}, seed=0)
+    booster = built[0]
+    assert booster.best_iteration < 299  # stopped before using every tree
+    assert booster.n_features_in_ == 5
+
+
+def test_xgboost_without_rows_to_hold_out_fits_without_early_stopping():
+    from tecurate.models import ModelConfig, fit_predict
+
+    X, y = _blobs(n=18)
+    predictions, _ = fit_predict(ModelConfig("xgboost", "x", {"n_estimators": 5}), X, y, np.arange(12),
+                                 {"id_test": np.arange(12, 18)}, seed=0)
+    assert predictions["id_test"].shape == (6,)

@@ -181,3 +181,22 @@ def test_labelled_runs_report_agreement_with_its_error_on_every_ood_split(table)
         assert set(fits) == {"ood:B", "ood:C"}
         for fit in fits.values():
             assert fit.mae_pp is not None and len(fit.estimates) == 4
+
+
+def test_a_rerun_on_unchanged_data_takes_every_fit_from_the_cache(table, tmp_path, monkeypatch):
+    config = AuditConfig(target="label", shift_col="region", min_domain_rows=100,
+                         **{**FAST, "use_cache": True}, cache_dir=str(tmp_path / "cache"))
+    first = audit(str(table), config, embedder=NumbersEmbedder())
+    assert not any(model.cached for model in first.models)
+
+    from tecurate import models
+
+    monkeypatch.setattr(models, "fit_predict", lambda *a, **k: pytest.fail("refitted a cached model"))
+    second = audit(str(table), config, embedder=NumbersEmbedder())
+    assert all(model.cached for model in second.models)
+    assert [m.fit_seconds for m in second.models] == [m.fit_seconds for m in first.models]
+    again = comparable(second)
+    for model in again["models"]:
+        model["cached"] = False
+    again["embedding"].update(cache_hits=0, cache_misses=first.embedding.cache_misses)
+    assert again == comparable(first)

@@ -1,0 +1,110 @@
+"""The fit cache: a re-run refits nothing, and any change to what a fit depends on is a miss."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tecurate import models
+from tecurate.cache import EmbeddingCache
+from tecurate.fitcache import FitCache, array_digest
+from tecurate.models import run_grid, sample_configs
+
+KWARGS = dict(n_classes=2, collapse_threshold=0.99, seed=0, n_jobs=1)
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
+    X = rng.normal(size=(300, 5)).astype(np.float32) + y[:, None]
+    return {"raw": X, "te": X[:, ::-1].copy()}, y
+
+
+TRAIN = np.arange(200)
+TESTS = {"id_test": np.arange(200, 260), "ood:b": np.arange(260, 300)}
+CONFIGS = sample_configs(["logreg", "xgboost"], 2, seed=0)
+
+
+def _run(tmp_path: Path, features, y, seed=0, tests=TESTS):
+    cache = FitCache(EmbeddingCache(tmp_path), features, y, TRAIN, tests, seed)
+    return run_grid(CONFIGS, features, y, TRAIN, tests, cache=cache, **{**KWARGS, "seed": seed})
+
+
+def _forbid_fitting(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("a cached fit was refitted")
+
+    monkeypatch.setattr(models, "fit_predict", fail)
+
+
+def test_second_run_refits_nothing_and_reports_the_same(tmp_path, monkeypatch):
+    features, y = _data()
+    first = _run(tmp_path, features, y)
+    assert not any(m.cached for m in first.models)
+    _forbid_fitting(monkeypatch)
+    second = _run(tmp_path, features, y)
+    assert all(m.cached for m in second.models)
+    assert [replace(m, cached=False) for m in second.models] == first.models
+    for a, b in zip(first.predictions, second.predictions):
+        assert a.keys() == b.keys() and all(np.array_equal(a[s], b[s]) for s in a)
+
+
+@pytest.mark.parametrize("change", ["features", "labels", "seed", "tests"])
+def test_anything_a_fit_depends_on_is_a_miss(tmp_path, change):
+    features, y = _data()
+    _run(tmp_path, features, y)
+    tests = TESTS
+    seed = 0
+    if change == "features":
+        features = {**features, "te": features["te"] + np.float32(1e-3)}
+    elif change == "labels":
+        y = y.copy()
+        y[0] = 1 - y[0]
+    elif change == "seed":
+        seed = 1
+    else:
+        tests = {"id_test": np.arange(200, 261), "ood:b": np.arange(261, 300)}
+    again = _run(tmp_path, features, y, seed=seed, tests=tests)
+    cached = {m.representation: m.cached for m in again.models}
+    if change == "features":
+        assert [m.cached for m in again.models if m.representation == "raw"] == [True] * 4
+        assert not any(m.cached for m in again.models if m.representation == "te")
+    else:
+        assert cached == {"raw": False, "te": False}
+
+
+def test_a_changed_grid_setting_is_a_miss(tmp_path, monkeypatch):
+    features, y = _data()
+    _run(tmp_path, features, y)
+    monkeypatch.setitem(models.FIXED, "xgboost", {**models.FIXED["xgboost"], "max_bin": 64})
+    again = _run(tmp_path, features, y)
+    assert {m.family: m.cached for m in again.models} == {"logreg": True, "xgboost": False}
+
+
+def test_a_corrupt_entry_is_refitted_not_trusted(tmp_path):
+    features, y = _data()
+    first = _run(tmp_path, features, y)
+    entries = sorted(tmp_path.rglob("fit-*.npz"))
+    assert len(entries) == len(first.models)
+    entries[0].write_bytes(entries[0].read_bytes()[:-10])
+    again = _run(tmp_path, features, y)
+    assert sum(not m.cached for m in again.models) == 1
+    assert [replace(m, cached=False, fit_seconds=0) for m in again.models] == \
+        [replace(m, fit_seconds=0) for m in first.models]
+
+
+def test_an_unwritable_cache_still_fits(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    features, y = _data()
+    run = _run(blocker, features, y)
+    assert len(run.models) == 8 and not any(m.cached for m in run.models)
+
+
+def test_array_digest_sees_dtype_shape_and_bytes():
+    a = np.arange(6, dtype=np.int32)
+    assert array_digest(a) == array_digest(a.copy())
+    assert array_digest(a) != array_digest(a.astype(np.int64))
+    assert array_digest(a) != array_digest(a.reshape(2, 3))
+    assert array_digest(a[::2]) == array_digest(np.array([0, 2, 4], dtype=np.int32))
