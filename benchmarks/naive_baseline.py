@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
 from tecurate.config import DEFAULT_FAMILIES  # noqa: E402
-from tecurate.models import FIXED, build_estimator, sample_configs  # noqa: E402
+from tecurate.models import FIXED, build_estimator, sample_configs, validation_split  # noqa: E402
 
 
 def main() -> None:
@@ -81,7 +81,12 @@ def main() -> None:
     for config in sample_configs(DEFAULT_FAMILIES, args.n_configs, args.seed):
         for representation, X in features.items():
             estimator = _estimator(config.family, config.params, args.seed)
-            estimator.fit(X[train], y[train])
+            if "early_stopping_rounds" in FIXED[config.family]:  # the audit's own early stopping
+                fit, held = validation_split(y[train], args.seed)
+                estimator.fit(X[train[fit]], y[train[fit]], eval_set=[(X[train[held]], y[train[held]])],
+                              verbose=False)
+            else:
+                estimator.fit(X[train], y[train])
             accuracy.append({name: float(np.mean(estimator.predict(X[rows]) == y[rows]))
                              for name, rows in tests.items()})
     timings["fit"] = time.perf_counter() - mark

@@ -122,7 +122,7 @@ def audit(
     embedder: Annotated[Optional[str], typer.Option("--embedder", help="sentence-transformers model name or local path [default: packaged all-MiniLM-L6-v2].")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda [default: auto].")] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="Embedding precision: fp32, or int8 (CPU only, ~2.5x faster embedding, mean cosine 0.99 to fp32, own cache entries; needs 'tecurate[fast]') [default: fp32].")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Embedding batch size [default: 64 on CPU, 256 on CUDA].")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Embedding batch size [default: 16 on CPU, two batches at a time (64 with --precision int8); 256 on CUDA].")] = None,
     cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Cache folder for embeddings and model fits [default: ~/.cache/tecurate].")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding and model-fit caches.")] = False,
     families: Annotated[Optional[str], typer.Option("--families", help="Comma-separated: logreg, xgboost, mlp, rf [default: logreg,xgboost,mlp].")] = None,

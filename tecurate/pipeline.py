@@ -149,7 +149,7 @@ def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progre
 
     with clock.stage("embed"):
         te, embedding = embed_texts(texts, model,
-                                    batch_size=config.batch_size or default_batch_size(model.device),
+                                    batch_size=config.batch_size or default_batch_size(model),
                                     cache=_embedding_cache(config),
                                     progress=lambda done, total: notify("embed", done, total))
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from tecurate.cache import EmbeddingCache
+from tecurate.cpu_encode import preprocess
 from tecurate.errors import TecurateError
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class Int8Encoder:
         chunks = []
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                features = _preprocess(self._model, list(texts[start : start + batch_size]))
+                features = preprocess(self._model, list(texts[start : start + batch_size]))
                 feed = {name: features[name].numpy() for name in self._inputs}
                 (hidden,) = self._session.run([_OUTPUT], feed)
                 features[_OUTPUT] = torch.from_numpy(hidden)
@@ -124,7 +125,7 @@ def _export(model: SentenceTransformer, path: Path) -> None:
         def forward(self, *inputs: Any) -> Any:
             return self.inner(**dict(zip(names, inputs)), return_dict=True).last_hidden_state
 
-    features = _preprocess(model, list(_PROBE))
+    features = preprocess(model, list(_PROBE))
     axes = {name: {0: "batch", 1: "tokens"} for name in (*names, _OUTPUT)}
     try:
         torch.onnx.export(_Wrapped().eval(), tuple(features[name] for name in names), str(path),
@@ -139,7 +140,7 @@ def _check_export(model: SentenceTransformer, session: Any) -> None:
     import torch
 
     names = _input_names(model)
-    features = _preprocess(model, list(_PROBE))
+    features = preprocess(model, list(_PROBE))
     with torch.inference_mode():
         expected = _transformer(model)(**{n: features[n] for n in names},
                                        return_dict=True).last_hidden_state.numpy()
@@ -165,14 +166,8 @@ def _input_names(model: SentenceTransformer) -> tuple[str, ...]:
     import inspect
 
     accepted = inspect.signature(_transformer(model).forward).parameters
-    features = _preprocess(model, [_PROBE[0]])
+    features = preprocess(model, [_PROBE[0]])
     return tuple(name for name in _MODEL_INPUTS if name in features and name in accepted)
-
-
-def _preprocess(model: SentenceTransformer, texts: list[str]) -> dict[str, Any]:
-    """sentence-transformers 6 renamed ``tokenize`` to ``preprocess``; accept both."""
-    method = getattr(model, "preprocess", None) or model.tokenize
-    return dict(method(texts))
 
 
 def _session(ort: Any, data: bytes) -> Any:

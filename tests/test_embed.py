@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import types
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tecurate import cpu_encode
 from tecurate.cache import EmbeddingCache
 from tecurate.config import AuditConfig
 from tecurate.embed import (
+    TEXTS_PER_CALL,
     DEFAULT_BATCH_SIZE,
     DEFAULT_EMBEDDER,
     EmbeddingInfo,
@@ -83,13 +86,14 @@ def test_rows_come_back_in_input_order():
 
 
 def test_misses_are_encoded_longest_first_in_chunks_of_a_few_batches():
-    texts = [("x" * (i % 37)) + str(i) for i in range(300)]
+    texts = [("x" * (i % 37)) + str(i) for i in range(TEXTS_PER_CALL * 2 + 7)]
     fake = FakeEmbedder()
-    embed_texts(texts, fake, batch_size=16)
+    embed_texts(texts, fake, batch_size=48, progress=lambda d, t: None)
     lengths = [len(t) for call in fake.calls for t in call]
     assert lengths == sorted(lengths, reverse=True)
-    assert len(fake.calls) > 1
-    assert all(len(call) <= 16 * 4 for call in fake.calls)
+    assert len(fake.calls) > 1 or len(texts) <= TEXTS_PER_CALL
+    assert all(len(call) % 48 == 0 for call in fake.calls[:-1])  # whole batches per call
+    assert all(len(call) <= max(48, TEXTS_PER_CALL) for call in fake.calls)
 
 
 def test_progress_starts_at_zero_and_ends_at_total():
@@ -98,7 +102,8 @@ def test_progress_starts_at_zero_and_ends_at_total():
     embed_texts(texts, FakeEmbedder(), batch_size=4, progress=lambda d, t: calls.append((d, t)))
     assert calls[0] == (0, 50)
     assert calls[-1] == (50, 50)
-    assert len(calls) == 1 + 4  # start + one call per chunk of 4 batches x 4 texts
+    per_call = TEXTS_PER_CALL // 4 * 4
+    assert len(calls) == 1 + -(-50 // per_call)  # start + one call per chunk of batches
     done = [d for d, _ in calls]
     assert done == sorted(done)
     assert all(t == 50 for _, t in calls)
@@ -359,10 +364,31 @@ def test_corrupt_model_record_is_ignored(real_embedder, tmp_path):
     assert (again.identity, again.dim) == (real_embedder.identity, real_embedder.dim)
 
 
-def test_batch_size_follows_the_device():
-    assert default_batch_size("cpu") == DEFAULT_BATCH_SIZE
-    assert default_batch_size("cuda") > DEFAULT_BATCH_SIZE
-    assert default_batch_size("cuda:1") == default_batch_size("cuda")
+def test_batch_size_follows_the_device_and_precision():
+    def on(device, precision=None):
+        fake = types.SimpleNamespace(device=device)
+        if precision:
+            fake.precision = precision
+        return default_batch_size(fake)
+
+    assert on("cpu") == on("cpu", "fp32") == cpu_encode.BATCH_SIZE
+    assert on("cpu", "int8") == DEFAULT_BATCH_SIZE
+    assert on("cuda") > DEFAULT_BATCH_SIZE
+    assert on("cuda:1") == on("cuda")
+
+
+def test_threaded_cpu_encoding_matches_plain_encode_in_order(real_embedder):
+    import torch
+
+    model = real_embedder._loaded()
+    texts = [f"The age is {i}. " + "The job is clerk. " * (i % 7) for i in range(37)]
+    threads = torch.get_num_threads()
+    threaded = real_embedder.encode(texts, batch_size=4)
+    assert torch.get_num_threads() == threads  # the process-wide setting is restored
+    plain = model.encode(texts, batch_size=4, normalize_embeddings=True, convert_to_numpy=True)
+    assert threaded.shape == (37, real_embedder.dim) and threaded.dtype == np.float32
+    np.testing.assert_allclose(threaded, plain, atol=1e-5)
+    assert cpu_encode.encode_threaded(model, [], 4, True, real_embedder.dim).shape == (0, real_embedder.dim)
 
 
 @pytest.mark.parametrize(
@@ -400,7 +426,7 @@ def test_pipeline_passes_precision_cache_and_device_batch_size(table, tmp_path, 
     report = audit(str(table), config)
     assert seen["precision"] == "int8"
     assert isinstance(seen["cache"], EmbeddingCache) and seen["cache"].root == tmp_path / "cache"
-    assert report.embedding.batch_size == DEFAULT_BATCH_SIZE
+    assert report.embedding.batch_size == cpu_encode.BATCH_SIZE  # the fake is an fp32 CPU embedder
     assert report.config["precision"] == "int8"
 
 
