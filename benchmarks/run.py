@@ -288,10 +288,15 @@ def _machine() -> dict[str, Any]:
     from importlib import metadata
 
     cpu = platform.processor() or platform.machine()
+    vector = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                vector = ", ".join(sorted(f for f in flags if f.startswith(("avx2", "avx512", "amx"))
+                                          or f == "avx_vnni")) or "no AVX2"
                 break
     except OSError:
         pass
@@ -301,7 +306,8 @@ def _machine() -> dict[str, Any]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "-"
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), **versions}
+    return {"cpu": cpu, "cores": os.cpu_count(), "vector_isa": vector, "python": platform.python_version(),
+            **versions}
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -314,7 +320,8 @@ def render(results: dict[str, Any]) -> str:
     machine = results.get("machine", {})
     lines = ["# tecurate benchmark results", "",
              f"Device: **{results['device']}**; machine: {machine.get('cpu', '?')}, "
-             f"{machine.get('cores', '?')} cores, Python {machine.get('python', '?')}, "
+             f"{machine.get('cores', '?')} cores ({machine.get('vector_isa', '?')}: int8 speed depends on "
+             f"AVX-512 VNNI), Python {machine.get('python', '?')}, "
              f"torch {machine.get('torch', '?')}, sentence-transformers "
              f"{machine.get('sentence-transformers', '?')}, onnxruntime {machine.get('onnxruntime', '?')}.",
              "Medians of the listed number of runs; every run uses its own temporary cache folder.", ""]

@@ -33,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts say "[default: ...]": plain text, not rich markup
 )
 
 
@@ -105,6 +106,14 @@ ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file 
 HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here (plots, no network).")]
 JunitFile = Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per gate, for CI.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")]
+EmbedderName = Annotated[Optional[str], typer.Option("--embedder", help="sentence-transformers model name or local path [default: packaged all-MiniLM-L6-v2].")]
+Device = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda [default: auto].")]
+Precision = Annotated[Optional[str], typer.Option("--precision", help="Embedding precision: fp32, or int8 (CPU only, ~2.5x faster embedding, mean cosine 0.99 to fp32, own cache entries; needs 'tecurate[fast]') [default: fp32].")]
+BatchSize = Annotated[Optional[int], typer.Option("--batch-size", help="Embedding batch size [default: 16 on CPU, two batches at a time (64 with --precision int8); 256 on CUDA].")]
+CacheDir = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache folder for embeddings and model fits [default: ~/.cache/tecurate].")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding and model-fit caches.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+_BAR_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 @app.command()
@@ -119,12 +128,12 @@ def audit(
     test_size: Annotated[Optional[float], typer.Option("--test-size", help="Share of ID rows held out as id_test [default: 0.3].")] = None,
     drop_cols: DropCols = None,
     template: Template = None,
-    embedder: Annotated[Optional[str], typer.Option("--embedder", help="sentence-transformers model name or local path [default: packaged all-MiniLM-L6-v2].")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda [default: auto].")] = None,
-    precision: Annotated[Optional[str], typer.Option("--precision", help="Embedding precision: fp32, or int8 (CPU only, ~2.5x faster embedding, mean cosine 0.99 to fp32, own cache entries; needs 'tecurate[fast]') [default: fp32].")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Embedding batch size [default: 16 on CPU, two batches at a time (64 with --precision int8); 256 on CUDA].")] = None,
-    cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Cache folder for embeddings and model fits [default: ~/.cache/tecurate].")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding and model-fit caches.")] = False,
+    embedder: EmbedderName = None,
+    device: Device = None,
+    precision: Precision = None,
+    batch_size: BatchSize = None,
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
     families: Annotated[Optional[str], typer.Option("--families", help="Comma-separated: logreg, xgboost, mlp, rf [default: logreg,xgboost,mlp].")] = None,
     n_configs: Annotated[Optional[int], typer.Option("--n-configs", help="Configurations sampled per family [default: 8].")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="One seed for sampling, splits and models [default: 0].")] = None,
@@ -150,7 +159,7 @@ def audit(
     input_format: InputFormat = None,
     encoding: Encoding = None,
     config: ConfigFile = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Audit DATA: serialize, embed, fit matched raw/te models, test collapse and accuracy-on-the-line."""
     with _errors(debug):
@@ -180,9 +189,7 @@ def audit(
         if quiet or not console.is_terminal:
             report = run_audit(data, settings).to_dict()
         else:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn())
-            with Progress(*columns, console=console, transient=True) as bars:
+            with Progress(*_BAR_COLUMNS, console=console, transient=True) as bars:
                 report = run_audit(data, settings, progress=_RichProgress(bars)).to_dict()
         text = dumps(report)
         written = {}
@@ -258,6 +265,63 @@ def serialize(
                                   drop=settings.drop_cols)
         texts = make_serializer(settings.template, columns).serialize(table.frame.head(limit))
         sys.stdout.write("".join(t.replace("\n", " ") + "\n" for t in texts))
+
+
+@app.command()
+def embed(
+    data: Annotated[str, typer.Argument(help="Table to embed (CSV, Parquet, JSONL; '-' for stdin).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the float32 matrix here, one row per input row (.npy).")],
+    target: Target = None,
+    shift_col: ShiftCol = None,
+    drop_cols: DropCols = None,
+    template: Template = None,
+    embedder: EmbedderName = None,
+    device: Device = None,
+    precision: Precision = None,
+    batch_size: BatchSize = None,
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    input_format: InputFormat = None,
+    encoding: Encoding = None,
+    config: ConfigFile = None,
+    debug: Debug = False,
+) -> None:
+    """Write the embeddings of every row of DATA to a .npy file, exactly as the audit makes them.
+
+    Row i of the matrix is row i of the file. The target and shift column stay out of the text, so the vectors are the audit's, from the same cache.
+    """
+    with _errors(debug):
+        if output.suffix.lower() != ".npy":
+            raise TecurateError(f"--output {output} must end in .npy (a float32 NumPy matrix)")
+        _check_outputs(output=output)
+        file_settings, _ = read_config_file(config)
+        settings = resolve_config({"target": target, "shift_col": shift_col,
+                                   "drop_cols": _split_list(drop_cols), "template": template,
+                                   "embedder": embedder, "device": device, "precision": precision,
+                                   "batch_size": batch_size, "cache_dir": cache_dir,
+                                   "use_cache": False if no_cache else None,
+                                   "input_format": input_format, "encoding": encoding}, file_settings)
+        import io
+
+        import numpy as np
+
+        from tecurate.pipeline import embed_table
+
+        console = _stderr()
+        if quiet or not console.is_terminal:
+            matrix, info = embed_table(data, settings)
+        else:
+            with Progress(*_BAR_COLUMNS, console=console, transient=True) as bars:
+                matrix, info = embed_table(data, settings, progress=_RichProgress(bars))
+        buffer = io.BytesIO()
+        np.save(buffer, matrix, allow_pickle=False)
+        write_atomic(output, buffer.getvalue())
+        if not quiet:
+            console.print(f"embedded {info.n_texts} rows ({info.n_unique_texts} distinct texts, "
+                          f"{info.cache_hits} from the cache) with {info.model} (dim {info.dim}, "
+                          f"{info.precision}, {info.device}) in {info.seconds:.1f} s -> {output}",
+                          highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("schema")

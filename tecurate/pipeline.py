@@ -21,7 +21,13 @@ from tecurate.agreement import fit_agreement
 from tecurate.aotl import SpuriousThresholds, fit_aotl
 from tecurate.cache import EmbeddingCache, default_cache_dir
 from tecurate.config import AuditConfig
-from tecurate.embed import Embedder, SentenceTransformerEmbedder, default_batch_size, embed_texts
+from tecurate.embed import (
+    EmbeddingInfo,
+    Embedder,
+    SentenceTransformerEmbedder,
+    default_batch_size,
+    embed_texts,
+)
 from tecurate.errors import TecurateError
 from tecurate.features import encode_raw
 from tecurate.fitcache import FitCache
@@ -102,6 +108,32 @@ def audit(
     reports = [_audit_once(path, replace(config, seed=config.seed + k), model, notify)
                for k in range(config.repeats)]
     return assess_stability(reports, config)
+
+
+def embed_table(
+    path: str,
+    config: AuditConfig,
+    *,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, EmbeddingInfo]:
+    """The embedding of every row of the table, in file order, exactly as the audit makes it.
+
+    Same serialization (target and shift column left out of the text), model, precision and
+    cache as :func:`audit`, so the vectors equal the audit's for the same rows; rows whose
+    target is missing are embedded too, since a matrix aligned with the file is the point.
+    """
+    notify: Progress = progress or (lambda stage, done, total: None)
+    table = read_table(path, input_format=config.input_format, encoding=config.encoding)
+    check_column(table.frame, config.target, "target")
+    if config.shift_col:
+        check_column(table.frame, config.shift_col, "shift")
+    columns = feature_columns(table.frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
+    texts = make_serializer(config.template, columns).serialize(table.frame)
+    model = _Model(config, embedder).get()
+    return embed_texts(texts, model, batch_size=config.batch_size or default_batch_size(model),
+                       cache=_embedding_cache(config),
+                       progress=lambda done, total: notify("embed", done, total))
 
 
 def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progress) -> AuditReport:

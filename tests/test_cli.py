@@ -355,3 +355,41 @@ def test_the_example_workflow_only_uses_flags_that_exist():
         known = {opt for param in commands[name].params for opt in param.opts}
         assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", args)) <= known, name
     assert "if: always()" in text and "actions/upload-artifact" in text and "--html" in text
+
+
+# --- tecurate embed ---------------------------------------------------------------------------
+
+def test_embed_writes_one_float32_row_per_input_row_in_file_order(table, tmp_path, fake_embedder):
+    frame = pd.read_csv(table)
+    frame.loc[3, "label"] = None  # rows without a target are embedded too: the matrix matches the file
+    frame.to_csv(table, index=False)
+    before = digest(table)
+    out = tmp_path / "vectors.npy"
+    result = run("embed", str(table), "--target", "label", "--shift-col", "region", "--no-cache",
+                 "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    matrix = np.load(out, allow_pickle=False)
+    assert matrix.dtype == np.float32 and matrix.shape == (len(frame), NumbersEmbedder.dim)
+    texts = run("serialize", str(table), "--target", "label", "--shift-col", "region",
+                "--limit", str(len(frame))).stdout.splitlines()
+    np.testing.assert_array_equal(matrix, NumbersEmbedder().encode(texts, 1))
+    assert f"embedded {len(frame)} rows" in result.stderr and str(out) in result.stderr
+    assert result.stdout == "" and digest(table) == before
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--output", "vectors.csv"], "must end in .npy"),
+    (["--output", "vectors.npy", "--target", "nope"], "nope"),
+    (["--output", "vectors.npy", "--shift-col", "nope"], "nope"),
+    (["--output", "folder.npy"], "is a folder"),
+    (["--output", "vectors.npy", "--precision", "fp16"], "precision"),
+])
+def test_embed_bad_input_is_one_line_exit_2_and_no_file(table, tmp_path, fake_embedder, monkeypatch,
+                                                        args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.npy").mkdir()
+    base = ["--target", "label"] if "--target" not in args else []
+    result = run("embed", str(table), *base, *args, "--no-cache")
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "vectors.npy").exists() and not (tmp_path / "vectors.csv").exists()

@@ -64,3 +64,28 @@ def test_warm_cache_hits_every_text_and_fit_and_reproduces_the_report(runs):
     assert cold["models"] == warm["models"]  # fit_seconds included: the cached fit's own time
     assert cold["aotl"] == warm["aotl"]
     assert cold["verdict"] == warm["verdict"]
+
+
+def test_embed_writes_the_real_models_vectors_and_reuses_the_cache(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from tecurate.embed import SentenceTransformerEmbedder
+
+    small = tmp_path / "credit-12.csv"
+    pd.read_csv(EXAMPLE).head(12).to_csv(small, index=False)
+    out = tmp_path / "vectors.npy"
+    args = ["embed", str(small), "--target", "Status", "--shift-col", "Home", "--cache-dir",
+            str(tmp_path / "cache"), "--output", str(out)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.stderr
+    matrix = np.load(out, allow_pickle=False)
+    assert matrix.shape == (12, 384) and matrix.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
+    texts = CliRunner().invoke(app, ["serialize", str(small), "--target", "Status", "--shift-col", "Home",
+                                     "--limit", "12"]).stdout.splitlines()
+    model = SentenceTransformerEmbedder(device="cpu")._loaded()
+    np.testing.assert_allclose(matrix, model.encode(texts, normalize_embeddings=True), atol=1e-5)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "12 from the cache" in again.stderr
+    np.testing.assert_array_equal(np.load(out), matrix)
