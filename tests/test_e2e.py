@@ -18,9 +18,14 @@ ARGS = ["--target", "Status", "--shift-col", "Home", "--min-domain-rows", "60", 
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def e2e_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
+def runs(e2e_dir):
     """The same audit twice against one cache folder: cold, then warm."""
-    tmp = tmp_path_factory.mktemp("e2e")
+    tmp = e2e_dir
     results = []
     for name in ("cold", "warm"):
         out = tmp / f"{name}.json"
@@ -89,3 +94,21 @@ def test_embed_writes_the_real_models_vectors_and_reuses_the_cache(tmp_path):
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "12 from the cache" in again.stderr
     np.testing.assert_array_equal(np.load(out), matrix)
+
+
+def test_a_warm_run_imports_neither_the_model_library_nor_torch(runs, e2e_dir):
+    """All texts and fits cached: the run must not pay for importing the model stack (seconds)."""
+    import os
+    import subprocess
+    import sys
+
+    args = ["audit", str(EXAMPLE), *ARGS, "--cache-dir", str(e2e_dir / "cache"), "--quiet"]
+    code = ("import sys\nfrom tecurate.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as stop:\n    code = stop.code\n"
+            "print(code, 'sentence_transformers' in sys.modules, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    exit_code, model_library, torch = done.stdout.split()
+    assert exit_code == str(runs[1][1]["verdict"]["exit_code"])
+    assert model_library == "False"
+    if not os.path.exists("/proc/driver/nvidia/version"):  # with a GPU driver, "auto" asks torch
+        assert torch == "False"
