@@ -130,30 +130,6 @@ def prediction_metrics(y_pred: np.ndarray, n_classes: int, collapse_threshold: f
     )
 
 
-def fit_and_score(
-    config: ModelConfig,
-    representation: str,
-    X: np.ndarray,
-    y: np.ndarray,
-    train: np.ndarray,
-    tests: Mapping[str, np.ndarray],
-    n_classes: int,
-    collapse_threshold: float,
-    seed: int,
-    unlabelled: frozenset[str] = frozenset(),
-) -> tuple[ModelResult, dict[str, np.ndarray]]:
-    """Fit one (configuration, representation) on ``train`` rows and score every test split.
-
-    Returns the result and the predicted class codes per split (int8: at most 50 classes).
-    Splits named in ``unlabelled`` have no labels (their ``y`` entries are meaningless), so they
-    get :class:`PredictionMetrics` only.
-    """
-    predictions, seconds = fit_predict(config, X, y, train, tests, seed)
-    result = score(config, representation, predictions, y, tests, n_classes=n_classes,
-                   collapse_threshold=collapse_threshold, unlabelled=unlabelled, fit_seconds=seconds)
-    return result, predictions
-
-
 def fit_predict(
     config: ModelConfig,
     X: np.ndarray,

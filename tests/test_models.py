@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from tecurate.models import GRIDS, build_estimator, fit_and_score, run_grid, sample_configs
+from tecurate.models import GRIDS, build_estimator, fit_predict, run_grid, sample_configs, score
+
+
+def fit_and_score(config, representation, X, y, train, tests, n_classes, collapse_threshold, seed,
+                  unlabelled=frozenset()):
+    """One model fitted and scored, as run_grid does for each (configuration, representation)."""
+    predictions, seconds = fit_predict(config, X, y, train, tests, seed)
+    return score(config, representation, predictions, y, tests, n_classes=n_classes,
+                 collapse_threshold=collapse_threshold, unlabelled=unlabelled,
+                 fit_seconds=seconds), predictions
 
 
 def test_sample_configs_is_seeded_and_distinct():
