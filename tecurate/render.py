@@ -84,6 +84,12 @@ def gates_table(report: Mapping[str, Any]) -> Table:
     return table
 
 
+def _from_cache(models: list[dict[str, Any]]) -> str:
+    """How many fits came from the fit cache (reports before it existed have no ``cached``)."""
+    cached = sum(1 for model in models if model.get("cached"))
+    return f" ({cached} from the cache)" if cached else ""
+
+
 def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None) -> Group:
     """The full terminal summary; ``written`` maps what was written ("JSON report") to where."""
     emb = report["embedding"]
@@ -93,7 +99,8 @@ def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None)
     head.append(f"  {report['input']['n_rows_used']} rows, target '{report['target']['name']}' "
                 f"({len(report['target']['classes'])} classes), shift: {shift['description']}\n")
     head.append(f"embedding: {emb['model']} (dim {emb['dim']}, {emb['n_unique_texts']} unique texts, "
-                f"{emb['cache_hits']} cache hits)  models: {len(report['models'])} fits\n")
+                f"{emb['cache_hits']} cache hits)  models: {len(report['models'])} fits"
+                f"{_from_cache(report['models'])}\n")
     head.append("example text: ", style="dim")
     head.append(report["serialization"]["example"][:200])
     parts: list[Any] = [head, collapse_table(report), aotl_table(report), gates_table(report)]

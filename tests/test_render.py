@@ -43,6 +43,14 @@ def test_the_summary_fits_100_columns_and_has_every_part(report):
         assert part in text
 
 
+def test_the_summary_counts_fits_taken_from_the_cache(report):
+    assert "fits (" not in "\n".join(_lines(summary(report)))
+    warm = copy.deepcopy(report)
+    for model in warm["models"][:3]:
+        model["cached"] = True
+    assert f"models: {len(warm['models'])} fits (3 from the cache)" in "\n".join(_lines(summary(warm)))
+
+
 def test_the_verdict_line_names_the_status_and_first_reason(report):
     failing = copy.deepcopy(report)
     failing["verdict"].update(status="fail", reasons=["te_collapse_rate: too many", "spurious_aotl: yes"])
