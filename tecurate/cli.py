@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from typer.exceptions import TyperException
@@ -26,6 +26,7 @@ from tecurate.errors import TecurateError
 from tecurate.report import dumps, read_report, schema, write_atomic
 
 EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+T = TypeVar("T")
 
 app = typer.Typer(
     name="tecurate",
@@ -95,6 +96,17 @@ class _RichProgress:
         self._progress.update(self._tasks[stage], completed=done, total=total)
 
 
+_BAR_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+
+
+def _with_progress(console: Console, quiet: bool, work: Callable[[_RichProgress | None], T]) -> T:
+    """Run ``work`` with live progress bars on a terminal, and without them otherwise."""
+    if quiet or not console.is_terminal:
+        return work(None)
+    with Progress(*_BAR_COLUMNS, console=console, transient=True) as bars:
+        return work(_RichProgress(bars))
+
+
 Target = Annotated[Optional[str], typer.Option("--target", "-t", help="Target (label) column.")]
 Template = Annotated[Optional[str], typer.Option(
     "--template", help="Row-to-text template: sentence, kv, json, or a custom text with {column} fields.")]
@@ -113,7 +125,6 @@ BatchSize = Annotated[Optional[int], typer.Option("--batch-size", help="Embeddin
 CacheDir = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache folder for embeddings and model fits [default: ~/.cache/tecurate].")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding and model-fit caches.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
-_BAR_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 @app.command()
@@ -186,11 +197,7 @@ def audit(
         from tecurate.pipeline import audit as run_audit
 
         console = _stderr()
-        if quiet or not console.is_terminal:
-            report = run_audit(data, settings).to_dict()
-        else:
-            with Progress(*_BAR_COLUMNS, console=console, transient=True) as bars:
-                report = run_audit(data, settings, progress=_RichProgress(bars)).to_dict()
+        report = _with_progress(console, quiet, lambda bars: run_audit(data, settings, progress=bars)).to_dict()
         text = dumps(report)
         written = {}
         if output is not None:
@@ -249,21 +256,13 @@ def serialize(
 ) -> None:
     """Print the text of the first rows exactly as the audit would embed it (one per line)."""
     with _errors():
-        from tecurate.load import read_table
-        from tecurate.serialize import make_serializer
-        from tecurate.validate import check_column, feature_columns
+        from tecurate.pipeline import serialize_table
 
         file_settings, _ = read_config_file(config)
         settings = resolve_config({"target": target, "shift_col": shift_col,
                                    "drop_cols": _split_list(drop_cols), "template": template,
                                    "input_format": input_format, "encoding": encoding}, file_settings)
-        table = read_table(data, input_format=settings.input_format, encoding=settings.encoding)
-        check_column(table.frame, settings.target, "target")
-        if settings.shift_col:
-            check_column(table.frame, settings.shift_col, "shift")
-        columns = feature_columns(table.frame, settings.target, shift_col=settings.shift_col,
-                                  drop=settings.drop_cols)
-        texts = make_serializer(settings.template, columns).serialize(table.frame.head(limit))
+        texts = serialize_table(data, settings, limit)
         sys.stdout.write("".join(t.replace("\n", " ") + "\n" for t in texts))
 
 
@@ -309,11 +308,7 @@ def embed(
         from tecurate.pipeline import embed_table
 
         console = _stderr()
-        if quiet or not console.is_terminal:
-            matrix, info = embed_table(data, settings)
-        else:
-            with Progress(*_BAR_COLUMNS, console=console, transient=True) as bars:
-                matrix, info = embed_table(data, settings, progress=_RichProgress(bars))
+        matrix, info = _with_progress(console, quiet, lambda bars: embed_table(data, settings, progress=bars))
         buffer = io.BytesIO()
         np.save(buffer, matrix, allow_pickle=False)
         write_atomic(output, buffer.getvalue())

@@ -110,6 +110,18 @@ def audit(
     return assess_stability(reports, config)
 
 
+def serialize_table(path: str, config: AuditConfig, limit: int | None = None) -> list[str]:
+    """The text of every row (or the first ``limit``), in file order, as the audit writes it:
+    target, shift column and dropped columns left out."""
+    table = read_table(path, input_format=config.input_format, encoding=config.encoding)
+    check_column(table.frame, config.target, "target")
+    if config.shift_col:
+        check_column(table.frame, config.shift_col, "shift")
+    columns = feature_columns(table.frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
+    frame = table.frame if limit is None else table.frame.head(limit)
+    return make_serializer(config.template, columns).serialize(frame)
+
+
 def embed_table(
     path: str,
     config: AuditConfig,
@@ -119,17 +131,12 @@ def embed_table(
 ) -> tuple[np.ndarray, EmbeddingInfo]:
     """The embedding of every row of the table, in file order, exactly as the audit makes it.
 
-    Same serialization (target and shift column left out of the text), model, precision and
-    cache as :func:`audit`, so the vectors equal the audit's for the same rows; rows whose
-    target is missing are embedded too, since a matrix aligned with the file is the point.
+    Same serialization (:func:`serialize_table`), model, precision and cache as :func:`audit`,
+    so the vectors equal the audit's for the same rows; rows whose target is missing are
+    embedded too, since a matrix aligned with the file is the point.
     """
     notify: Progress = progress or (lambda stage, done, total: None)
-    table = read_table(path, input_format=config.input_format, encoding=config.encoding)
-    check_column(table.frame, config.target, "target")
-    if config.shift_col:
-        check_column(table.frame, config.shift_col, "shift")
-    columns = feature_columns(table.frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
-    texts = make_serializer(config.template, columns).serialize(table.frame)
+    texts = serialize_table(path, config)
     model = _Model(config, embedder).get()
     return embed_texts(texts, model, batch_size=config.batch_size or default_batch_size(model),
                        cache=_embedding_cache(config),
@@ -139,6 +146,7 @@ def embed_table(
 def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progress) -> AuditReport:
     """One audit with one seed."""
     clock = _Clock()
+    store = _embedding_cache(config)
     warnings: list[str] = []
 
     with clock.stage("load"):
@@ -182,7 +190,7 @@ def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progre
     with clock.stage("embed"):
         te, embedding = embed_texts(texts, model,
                                     batch_size=config.batch_size or default_batch_size(model),
-                                    cache=_embedding_cache(config),
+                                    cache=store,
                                     progress=lambda done, total: notify("embed", done, total))
 
     with clock.stage("features"):
@@ -192,7 +200,6 @@ def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progre
     with clock.stage("fit"):
         configs = sample_configs(config.families, config.n_configs, config.seed)
         features = {"raw": raw, "te": te}
-        store = _embedding_cache(config)
         fits = (FitCache(store, features, codes, local["id_train"], tests, config.seed)
                 if store is not None else None)
         run = run_grid(configs, features, codes, local["id_train"], tests,
