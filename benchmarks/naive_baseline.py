@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
 from tecurate.config import DEFAULT_FAMILIES  # noqa: E402
-from tecurate.models import FIXED, build_estimator, sample_configs, validation_split  # noqa: E402
+from tecurate.grid import FIXED, build_estimator, sample_configs, validation_split  # noqa: E402
 
 
 def main() -> None:

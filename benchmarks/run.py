@@ -104,9 +104,8 @@ def bench_embed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from tecurate.cache import EmbeddingCache
-    from tecurate.embed import SentenceTransformerEmbedder, embed_texts, resolve_model
-    from tecurate.serialize import make_serializer
+    from tecurate.data import make_serializer
+    from tecurate.embedding import ContentStore, SentenceTransformerEmbedder, embed_texts, resolve_model
 
     frame = _diamonds(args.embed_rows)
     columns = [c for c in frame.columns if c not in ("cut", "color")]
@@ -116,7 +115,7 @@ def bench_embed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     int8 = None
     build_seconds = None
     if args.device == "cpu":
-        int8 = SentenceTransformerEmbedder(precision="int8", cache=EmbeddingCache(work / "int8-model"))
+        int8 = SentenceTransformerEmbedder(precision="int8", cache=ContentStore(work / "int8-model"))
         mark = time.perf_counter()
         int8.encode(texts[:8], 8)
         build_seconds = time.perf_counter() - mark
@@ -126,7 +125,7 @@ def bench_embed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     reference = None
     vectors: dict[str, Any] = {}
     for repeat in range(args.repeats):
-        caches = {name: EmbeddingCache(work / f"embed-{name}-{repeat}") for name in ("fp32", "int8")}
+        caches = {name: ContentStore(work / f"embed-{name}-{repeat}") for name in ("fp32", "int8")}
         mark = time.perf_counter()
         reference = plain.encode(texts, normalize_embeddings=True)
         _add(times, "plain", mark)
@@ -252,7 +251,7 @@ def _diamonds(n: int) -> Any:
 
 
 def _batch(embedder: Any) -> int:
-    from tecurate.embed import default_batch_size
+    from tecurate.embedding import default_batch_size
 
     return default_batch_size(embedder)
 

@@ -11,6 +11,6 @@ __version__ = "0.1.0"
 from tecurate.config import AuditConfig
 from tecurate.errors import TecurateError
 from tecurate.pipeline import audit
-from tecurate.report import AuditReport
+from tecurate.reporting import AuditReport
 
 __all__ = ["AuditConfig", "AuditReport", "TecurateError", "__version__", "audit"]

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
+from typer.exceptions import TyperException
 
 from tecurate import __version__
 from tecurate.config import read_config_file, resolve_config
 from tecurate.errors import TecurateError
-from tecurate.report import dumps, read_report, schema, write_atomic
+from tecurate.reporting import dumps, read_report, schema, write_atomic
 
 EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 T = TypeVar("T")
@@ -221,12 +221,12 @@ def _write_renderings(report: dict[str, Any], *, html: Path | None, junit: Path 
     """Write the HTML page and the JUnit file that were asked for; returns what went where."""
     written = {}
     if html is not None:
-        from tecurate.html import render_html
+        from tecurate.reporting import render_html
 
         write_atomic(html, render_html(report))
         written["HTML report"] = str(html)
     if junit is not None:
-        from tecurate.junit import audit_junit
+        from tecurate.reporting import audit_junit
 
         write_atomic(junit, audit_junit(report))
         written["JUnit XML"] = str(junit)
@@ -234,7 +234,7 @@ def _write_renderings(report: dict[str, Any], *, html: Path | None, junit: Path 
 
 
 def _show(console: Console, report: dict[str, Any], written: dict[str, str], quiet: bool) -> None:
-    from tecurate.render import print_summary, verdict_line
+    from tecurate.reporting import print_summary, verdict_line
 
     if quiet:
         console.print(verdict_line(report), soft_wrap=True)
@@ -359,8 +359,7 @@ def compare(
     than its threshold, an accuracy-on-the-line fit became spurious, or the verdict worsened.
     """
     with _errors():
-        from tecurate.compare import Thresholds, compare_reports
-        from tecurate.render import comparison_line, comparison_summary
+        from tecurate.reporting import Thresholds, compare_reports, comparison_line, comparison_summary
 
         if fmt not in ("text", "json"):
             raise TecurateError("--format must be 'text' or 'json'")
@@ -371,7 +370,7 @@ def compare(
             accuracy_gap=_first_given(max_gap_regression, max_regression))
         comparison = compare_reports(read_report(old), read_report(new), thresholds)
         if junit is not None:
-            from tecurate.junit import compare_junit
+            from tecurate.reporting import compare_junit
 
             write_atomic(junit, compare_junit(comparison))
         if fmt == "json":

@@ -11,11 +11,11 @@ from typing import Any
 from tecurate.errors import TecurateError
 
 FAMILIES = ("logreg", "xgboost", "mlp", "rf")
-"""Model families tecurate can fit; see :mod:`tecurate.models` for their grids."""
+"""Model families tecurate can fit; see :mod:`tecurate.grid._fitting` for their grids."""
 
 DEFAULT_FAMILIES = ("logreg", "xgboost", "mlp")
 PRECISIONS = ("fp32", "int8")
-"""Embedding precisions; int8 is a faster CPU path, see :mod:`tecurate.quantized`."""
+"""Embedding precisions; int8 is a faster CPU path, see :mod:`tecurate.embedding._onnx_int8`."""
 FAIL_ON = ("fail", "warn")
 
 
@@ -45,7 +45,7 @@ class AuditConfig:
     device: str = "auto"
     precision: str = "fp32"
     batch_size: int | None = None
-    """None: chosen for the device (see :func:`tecurate.embed.default_batch_size`)."""
+    """None: chosen for the device (see :func:`tecurate.embedding._embed.default_batch_size`)."""
     cache_dir: str | None = None
     use_cache: bool = True
 

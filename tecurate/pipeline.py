@@ -17,31 +17,43 @@ import numpy as np
 import pandas as pd
 
 from tecurate import __version__
-from tecurate.agreement import fit_agreement
-from tecurate.aotl import SpuriousThresholds, fit_aotl
-from tecurate.cache import EmbeddingCache, default_cache_dir
+from tecurate.analysis import (
+    SpuriousThresholds,
+    assess_stability,
+    class_shares,
+    decide,
+    fit_agreement,
+    fit_aotl,
+    summarize,
+)
 from tecurate.config import AuditConfig
-from tecurate.embed import (
-    EmbeddingInfo,
+from tecurate.data import (
+    ID_TEST,
+    LoadedTable,
+    Splits,
+    Target,
+    check_column,
+    feature_columns,
+    make_serializer,
+    prepare_target,
+    read_table,
+    split_by_column,
+    split_by_mask,
+    split_synthetic,
+    stratified_sample,
+)
+from tecurate.embedding import (
+    ContentStore,
     Embedder,
+    EmbeddingInfo,
     SentenceTransformerEmbedder,
     default_batch_size,
+    default_cache_dir,
     embed_texts,
 )
 from tecurate.errors import TecurateError
-from tecurate.features import encode_raw
-from tecurate.fitcache import FitCache
-from tecurate.load import LoadedTable, read_table
-from tecurate.metrics import class_shares
-from tecurate.models import run_grid, sample_configs
-from tecurate.report import AuditReport
-from tecurate.results import ID_TEST
-from tecurate.serialize import make_serializer
-from tecurate.stability import assess_stability
-from tecurate.split import Splits, split_by_column, split_by_mask, split_synthetic, stratified_sample
-from tecurate.summary import summarize
-from tecurate.validate import Target, check_column, feature_columns, prepare_target
-from tecurate.verdict import decide
+from tecurate.grid import FitCache, encode_raw, run_grid, sample_configs
+from tecurate.reporting import AuditReport
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages are "embed" and "fit"."""
@@ -79,9 +91,9 @@ class _Model:
         return self._embedder
 
 
-def _embedding_cache(config: AuditConfig) -> EmbeddingCache | None:
-    """The cache folder, which also keeps the model grid's predictions (:mod:`tecurate.fitcache`)."""
-    return EmbeddingCache(config.cache_dir or default_cache_dir()) if config.use_cache else None
+def _embedding_cache(config: AuditConfig) -> ContentStore | None:
+    """The cache folder, which also keeps the model grid's predictions (:mod:`tecurate.grid._fitcache`)."""
+    return ContentStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
 def audit(
@@ -96,7 +108,7 @@ def audit(
     ``embedder`` replaces the sentence-transformers model named in ``config`` (tests use
     a small fake one; everything else about the run is unchanged). With ``config.repeats``
     K > 1 the audit runs with seeds seed … seed+K−1 and the report is the median seed's, with
-    the spread over seeds and a stability gate (:mod:`tecurate.stability`). A table read from
+    the spread over seeds and a stability gate (:mod:`tecurate.analysis._stability`). A table read from
     stdin can be read once only, so it cannot be repeated.
     """
     notify: Progress = progress or (lambda stage, done, total: None)

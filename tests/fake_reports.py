@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 from conftest import NumbersEmbedder, make_frame
+
 from tecurate import AuditConfig, audit
 
 FAST = {"min_domain_rows": 100, "use_cache": False, "n_jobs": 1, "families": ("logreg", "xgboost"),

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tecurate import agreement
-from tecurate.agreement import aline_estimates, fit_agreement, pairwise_agreement
+import tecurate.analysis._agreement as agreement
+from tecurate.analysis import aline_estimates, fit_agreement, pairwise_agreement
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from validation.planted import as_grid_run, diverse_models_under_shift  # noqa: E402

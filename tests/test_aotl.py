@@ -6,21 +6,21 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tecurate import aotl
-from tecurate.aotl import (
+import tecurate.analysis._aotl as aotl
+from tecurate.analysis import (
     DEFAULT_PROBIT_EPS,
     REASONS,
     AotlFit,
     LineFit,
+    ModelResult,
     SpuriousThresholds,
     assess_line,
     fit_aotl,
     fit_line,
     probit,
+    split_metrics,
 )
 from tecurate.errors import TecurateError
-from tecurate.metrics import split_metrics
-from tecurate.results import ModelResult
 
 
 def test_public_names_match_all():

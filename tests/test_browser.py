@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fake_reports import audit_report
-from tecurate.html import COLORS, render_html
+
+from tecurate.reporting import render_html
+from tecurate.reporting._html import COLORS
 
 WINDOW = (1000, 1100)
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tecurate.cache import EmbeddingCache, default_cache_dir, text_key
+from tecurate.embedding import ContentStore, default_cache_dir, text_key
 
 IDENTITY = "fake-model@1:normalize=True"
 
@@ -45,7 +45,7 @@ def test_text_key_is_sha256_of_identity_and_text():
 
 
 def test_round_trip_returns_only_hits(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(10)
     assert cache.store(IDENTITY, keys[:6], vectors[:6]) is True
     found = cache.lookup(IDENTITY, keys)
@@ -56,7 +56,7 @@ def test_round_trip_returns_only_hits(tmp_path):
 
 
 def test_lookup_on_missing_folder_is_a_miss(tmp_path):
-    cache = EmbeddingCache(tmp_path / "never-created")
+    cache = ContentStore(tmp_path / "never-created")
     keys, _ = _keys_and_vectors(3)
     assert cache.lookup(IDENTITY, keys) == {}
     assert not (tmp_path / "never-created").exists()
@@ -64,7 +64,7 @@ def test_lookup_on_missing_folder_is_a_miss(tmp_path):
 
 def test_keys_ending_in_zero_bytes_survive(tmp_path):
     """Fixed-width byte strings ("S32") strip trailing NULs; the cache must not."""
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys = [b"\x01" * 31 + b"\x00", b"\x00" * 32]
     vectors = np.ones((2, 3), dtype=np.float32)
     cache.store(IDENTITY, keys, vectors)
@@ -72,7 +72,7 @@ def test_keys_ending_in_zero_bytes_survive(tmp_path):
 
 
 def test_identities_are_isolated(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(5)
     cache.store(IDENTITY, keys, vectors)
     assert cache.lookup("another-model@2:normalize=True", keys) == {}
@@ -80,7 +80,7 @@ def test_identities_are_isolated(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncate", "flip_byte", "garbage"])
 def test_corrupt_chunk_is_ignored_and_deleted(tmp_path, damage):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(8)
     cache.store(IDENTITY, keys[:4], vectors[:4])
     cache.store(IDENTITY, keys[4:], vectors[4:])
@@ -107,7 +107,7 @@ def _holds(path: Path, key: bytes) -> bool:
 
 def test_pickled_chunk_is_never_loaded(tmp_path):
     """A chunk with a valid checksum but an object array is rejected, not unpickled."""
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(2)
     cache.store(IDENTITY, keys, vectors)
     folder = _chunks(tmp_path)[0].parent
@@ -122,7 +122,7 @@ def test_pickled_chunk_is_never_loaded(tmp_path):
 
 
 def test_wrong_layout_chunk_is_rejected(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(2)
     cache.store(IDENTITY, keys, vectors)
     folder = _chunks(tmp_path)[0].parent
@@ -137,7 +137,7 @@ def test_wrong_layout_chunk_is_rejected(tmp_path):
 
 
 def test_temporary_files_are_ignored(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(3)
     cache.store(IDENTITY, keys[:1], vectors[:1])
     folder = _chunks(tmp_path)[0].parent
@@ -149,14 +149,14 @@ def test_temporary_files_are_ignored(tmp_path):
 def test_unwritable_cache_reports_false_instead_of_raising(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("the cache root cannot be a directory here")
-    cache = EmbeddingCache(blocker)
+    cache = ContentStore(blocker)
     keys, vectors = _keys_and_vectors(3)
     assert cache.store(IDENTITY, keys, vectors) is False
     assert cache.lookup(IDENTITY, keys) == {}
 
 
 def test_store_rejects_mismatched_input(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(3)
     with pytest.raises(ValueError):
         cache.store(IDENTITY, keys[:2], vectors)
@@ -170,21 +170,21 @@ def test_concurrent_writers_do_not_clobber_each_other(tmp_path):
     keys, vectors = _keys_and_vectors(400)
     parts = [(keys[i::4], vectors[i::4]) for i in range(4)]
     threads = [
-        threading.Thread(target=EmbeddingCache(tmp_path).store, args=(IDENTITY, k, v))
+        threading.Thread(target=ContentStore(tmp_path).store, args=(IDENTITY, k, v))
         for k, v in parts
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    found = EmbeddingCache(tmp_path).lookup(IDENTITY, keys)
+    found = ContentStore(tmp_path).lookup(IDENTITY, keys)
     assert len(found) == 400
     for key, vector in zip(keys, vectors):
         np.testing.assert_array_equal(found[key], vector)
 
 
 def test_cache_holds_only_plain_npy_files(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     keys, vectors = _keys_and_vectors(50)
     cache.store(IDENTITY, keys[:25], vectors[:25])
     cache.store(IDENTITY, keys[25:], vectors[25:])
@@ -195,7 +195,7 @@ def test_cache_holds_only_plain_npy_files(tmp_path):
 
 
 def test_model_files_round_trip_beside_the_vectors(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     assert cache.load_file(IDENTITY, "model-int8", ".onnx") is None
     assert cache.store_file(IDENTITY, "model-int8", ".onnx", b"onnx bytes") is True
     assert cache.load_file(IDENTITY, "model-int8", ".onnx") == b"onnx bytes"
@@ -207,7 +207,7 @@ def test_model_files_round_trip_beside_the_vectors(tmp_path):
 
 
 def test_corrupt_model_file_is_deleted_not_trusted(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     cache.store_file(IDENTITY, "model-int8", ".onnx", b"onnx bytes")
     (path,) = tmp_path.rglob("model-int8-*.onnx")
     path.write_bytes(b"onnx bytez")
@@ -218,6 +218,6 @@ def test_corrupt_model_file_is_deleted_not_trusted(tmp_path):
 def test_unwritable_cache_cannot_store_model_files(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    cache = EmbeddingCache(blocker)
+    cache = ContentStore(blocker)
     assert cache.store_file(IDENTITY, "model-int8", ".onnx", b"x") is False
     assert cache.load_file(IDENTITY, "model-int8", ".onnx") is None

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
+from conftest import ConstantEmbedder, NumbersEmbedder, make_frame
 from typer.testing import CliRunner
 
-from conftest import ConstantEmbedder, NumbersEmbedder, make_frame
 from tecurate.cli import app, main
-from tecurate.report import schema
+from tecurate.reporting import schema
 
 runner = CliRunner()
 FAST = ["--shift-col", "region", "--min-domain-rows", "100", "--no-cache", "--n-jobs", "1",
@@ -340,7 +340,7 @@ def test_compare_internal_error_exits_3(two_reports, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("comparator on fire")
 
-    monkeypatch.setattr("tecurate.compare.compare_reports", boom)
+    monkeypatch.setattr("tecurate.reporting.compare_reports", boom)
     result = run("compare", str(good), str(good))
     assert result.exit_code == 3 and "internal error: RuntimeError: comparator on fire" in result.stderr
 

@@ -6,10 +6,10 @@ import copy
 import json
 
 import pytest
-
 from fake_reports import audit_report
-from tecurate.compare import Thresholds, compare_reports
+
 from tecurate.errors import TecurateError
+from tecurate.reporting import Thresholds, compare_reports
 
 
 @pytest.fixture(scope="module")

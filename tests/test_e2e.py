@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tecurate.cli import app
-from tecurate.report import schema
+from tecurate.reporting import schema
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "credit_data.csv"
 ARGS = ["--target", "Status", "--shift-col", "Home", "--min-domain-rows", "60", "--max-rows", "500",
@@ -75,7 +75,7 @@ def test_embed_writes_the_real_models_vectors_and_reuses_the_cache(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from tecurate.embed import SentenceTransformerEmbedder
+    from tecurate.embedding import SentenceTransformerEmbedder
 
     small = tmp_path / "credit-12.csv"
     pd.read_csv(EXAMPLE).head(12).to_csv(small, index=False)

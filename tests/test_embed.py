@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tecurate import cpu_encode
-from tecurate.cache import EmbeddingCache
+import tecurate.embedding._cpu_threads as cpu_encode
 from tecurate.config import AuditConfig
-from tecurate.embed import (
-    TEXTS_PER_CALL,
+from tecurate.embedding import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EMBEDDER,
+    TEXTS_PER_CALL,
+    ContentStore,
     EmbeddingInfo,
     SentenceTransformerEmbedder,
     default_batch_size,
@@ -110,7 +110,7 @@ def test_progress_starts_at_zero_and_ends_at_total():
 
 
 def test_progress_on_full_cache_hit_still_reaches_total(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     texts = _rows(20)
     embed_texts(texts, FakeEmbedder(), cache=cache)
     calls: list[tuple[int, int]] = []
@@ -136,11 +136,11 @@ def test_bad_batch_size_is_a_user_error():
 
 
 def test_second_run_is_served_entirely_from_cache(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     texts = _rows(200)
     first, info1 = embed_texts(texts, FakeEmbedder(), cache=cache)
     fake = FakeEmbedder()
-    second, info2 = embed_texts(texts, fake, cache=EmbeddingCache(tmp_path))
+    second, info2 = embed_texts(texts, fake, cache=ContentStore(tmp_path))
     assert fake.calls == []
     np.testing.assert_array_equal(first, second)
     assert info1.cache_misses == info1.n_unique_texts and info1.cache_hits == 0
@@ -149,7 +149,7 @@ def test_second_run_is_served_entirely_from_cache(tmp_path):
 
 
 def test_partial_hits_encode_only_the_missing_texts(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     embed_texts(["a", "b", "c"], FakeEmbedder(), cache=cache)
     fake = FakeEmbedder()
     vectors, info = embed_texts(["c", "d", "a", "e", "d"], fake, cache=cache)
@@ -160,7 +160,7 @@ def test_partial_hits_encode_only_the_missing_texts(tmp_path):
 
 
 def test_corrupt_chunk_is_recomputed(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     texts = _rows(30)
     expected, _ = embed_texts(texts, FakeEmbedder(), cache=cache)
     (chunk,) = _cache_files(tmp_path)
@@ -177,7 +177,7 @@ def test_corrupt_chunk_is_recomputed(tmp_path):
 
 
 def test_identity_change_means_no_hits(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     texts = _rows(10)
     embed_texts(texts, FakeEmbedder("model@rev1"), cache=cache)
     other = FakeEmbedder("model@rev2")
@@ -187,7 +187,7 @@ def test_identity_change_means_no_hits(tmp_path):
 
 
 def test_cache_with_other_dimension_is_not_trusted(tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     embed_texts(["a"], FakeEmbedder("same", dim=8), cache=cache)
     wider = FakeEmbedder("same", dim=16)
     vectors, _ = embed_texts(["a"], wider, cache=cache)
@@ -195,7 +195,7 @@ def test_cache_with_other_dimension_is_not_trusted(tmp_path):
 
 
 def test_no_pickle_files_in_cache_dir(tmp_path):
-    embed_texts(_rows(100), FakeEmbedder(), cache=EmbeddingCache(tmp_path))
+    embed_texts(_rows(100), FakeEmbedder(), cache=ContentStore(tmp_path))
     files = _cache_files(tmp_path)
     assert files
     for path in files:
@@ -208,7 +208,7 @@ def test_unwritable_cache_does_not_fail_the_run(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     fake = FakeEmbedder()
-    vectors, info = embed_texts(["a", "b"], fake, cache=EmbeddingCache(blocker))
+    vectors, info = embed_texts(["a", "b"], fake, cache=ContentStore(blocker))
     assert vectors.shape == (2, fake.dim)
     assert info.cache_write_ok is False
 
@@ -293,7 +293,7 @@ def test_real_model_embeddings(real_embedder, tmp_path):
     assert real_embedder.name == DEFAULT_EMBEDDER
     assert real_embedder.dim == 384
     assert "normalize=True" in real_embedder.identity
-    vectors, info = embed_texts(texts, real_embedder, batch_size=4, cache=EmbeddingCache(tmp_path))
+    vectors, info = embed_texts(texts, real_embedder, batch_size=4, cache=ContentStore(tmp_path))
     assert isinstance(info, EmbeddingInfo)
     assert vectors.shape == (len(texts), 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -310,7 +310,7 @@ def test_real_model_embeddings(real_embedder, tmp_path):
 
     fake_calls: list[int] = []
     counting = _Counting(real_embedder, fake_calls)
-    cached, info2 = embed_texts(texts, counting, cache=EmbeddingCache(tmp_path))
+    cached, info2 = embed_texts(texts, counting, cache=ContentStore(tmp_path))
     assert fake_calls == [] and info2.cache_hits == info.n_unique_texts
     np.testing.assert_array_equal(cached, vectors)
 
@@ -331,14 +331,14 @@ class _Counting:
 def test_warm_cache_needs_no_model(real_embedder, tmp_path, monkeypatch):
     """A run whose texts are all cached never loads sentence-transformers (seconds per run)."""
     texts = [*SIMILAR, UNRELATED]
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     first = SentenceTransformerEmbedder(device="cpu", cache=cache)
     expected, _ = embed_texts(texts, first, cache=cache)
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded although every text is cached")
 
-    monkeypatch.setattr("tecurate.embed._load_sentence_transformer", no_loading)
+    monkeypatch.setattr("tecurate.embedding._embed._load_sentence_transformer", no_loading)
     warm = SentenceTransformerEmbedder(device="cpu", cache=cache)
     assert (warm.identity, warm.dim) == (real_embedder.identity, real_embedder.dim)
     vectors, info = embed_texts(texts, warm, cache=cache)
@@ -347,7 +347,7 @@ def test_warm_cache_needs_no_model(real_embedder, tmp_path, monkeypatch):
 
 
 def test_remembered_model_still_loads_for_a_miss(real_embedder, tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     SentenceTransformerEmbedder(device="cpu", cache=cache)
     warm = SentenceTransformerEmbedder(device="cpu", cache=cache)
     vectors, info = embed_texts([UNRELATED], warm, cache=cache)
@@ -356,7 +356,7 @@ def test_remembered_model_still_loads_for_a_miss(real_embedder, tmp_path):
 
 
 def test_corrupt_model_record_is_ignored(real_embedder, tmp_path):
-    cache = EmbeddingCache(tmp_path)
+    cache = ContentStore(tmp_path)
     SentenceTransformerEmbedder(device="cpu", cache=cache)
     (record,) = tmp_path.rglob("model-info-*.json")
     record.write_text('{"identity": "forged", "dim": 3}')
@@ -425,7 +425,7 @@ def test_pipeline_passes_precision_cache_and_device_batch_size(table, tmp_path, 
                          n_bootstrap=0)
     report = audit(str(table), config)
     assert seen["precision"] == "int8"
-    assert isinstance(seen["cache"], EmbeddingCache) and seen["cache"].root == tmp_path / "cache"
+    assert isinstance(seen["cache"], ContentStore) and seen["cache"].root == tmp_path / "cache"
     assert report.embedding.batch_size == cpu_encode.BATCH_SIZE  # the fake is an fp32 CPU embedder
     assert report.config["precision"] == "int8"
 
@@ -437,10 +437,10 @@ INT8_TEXTS = [*SIMILAR, UNRELATED, "The carat is 0.23. The clarity is SI2. The p
 
 
 @pytest.fixture(scope="module")
-def int8_cache(tmp_path_factory) -> EmbeddingCache:
+def int8_cache(tmp_path_factory) -> ContentStore:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    return EmbeddingCache(tmp_path_factory.mktemp("int8"))
+    return ContentStore(tmp_path_factory.mktemp("int8"))
 
 
 @pytest.fixture(scope="module")
@@ -470,12 +470,12 @@ def test_int8_has_its_own_cache_identity(int8_embedder, real_embedder, int8_cach
 
 
 def test_int8_model_is_built_once_and_a_corrupt_one_rebuilt(int8_embedder, int8_cache, monkeypatch):
-    import tecurate.quantized
+    import tecurate.embedding._onnx_int8
 
     (model_file,) = int8_cache.root.rglob("model-int8-*.onnx")
     built: list[int] = []
-    original = tecurate.quantized.build_int8_model
-    monkeypatch.setattr(tecurate.quantized, "build_int8_model",
+    original = tecurate.embedding._onnx_int8.build_int8_model
+    monkeypatch.setattr(tecurate.embedding._onnx_int8, "build_int8_model",
                         lambda model: built.append(1) or original(model))
     expected = int8_embedder.encode(INT8_TEXTS, 8)
     reloaded = SentenceTransformerEmbedder(precision="int8", cache=int8_cache)

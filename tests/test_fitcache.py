@@ -6,10 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tecurate import models
-from tecurate.cache import EmbeddingCache
-from tecurate.fitcache import FitCache, array_digest
-from tecurate.models import run_grid, sample_configs
+import tecurate.grid._fitting as models
+from tecurate.embedding import ContentStore
+from tecurate.grid import FitCache, array_digest, run_grid, sample_configs
 
 KWARGS = dict(n_classes=2, collapse_threshold=0.99, seed=0, n_jobs=1)
 
@@ -27,7 +26,7 @@ CONFIGS = sample_configs(["logreg", "xgboost"], 2, seed=0)
 
 
 def _run(tmp_path: Path, features, y, seed=0, tests=TESTS):
-    cache = FitCache(EmbeddingCache(tmp_path), features, y, TRAIN, tests, seed)
+    cache = FitCache(ContentStore(tmp_path), features, y, TRAIN, tests, seed)
     return run_grid(CONFIGS, features, y, TRAIN, tests, cache=cache, **{**KWARGS, "seed": seed})
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from golden.make_golden import fake_report, real_report
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

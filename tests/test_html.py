@@ -10,11 +10,11 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-
 from conftest import ConstantEmbedder, make_frame
 from fake_reports import audit_report
-from tecurate.html import COLORS, _clip_line, _Frame, _probit_ticks, render_html
-from tecurate.report import dumps
+
+from tecurate.reporting import dumps
+from tecurate.reporting._html import COLORS, _clip_line, _Frame, _probit_ticks, render_html
 
 HOSTILE_COLUMN = "<script>alert(1)</script>"
 HOSTILE_VALUE = "\"basic\" & 'co' <script>alert(\"x\")</script>"

@@ -6,10 +6,9 @@ import copy
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from fake_reports import audit_report
-from tecurate.compare import compare_reports
-from tecurate.junit import audit_junit, compare_junit
+
+from tecurate.reporting import audit_junit, compare_junit, compare_reports
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import io
 import pandas as pd
 import pytest
 
+from tecurate.data import INPUT_FORMATS, LoadedTable, read_table
 from tecurate.errors import TecurateError
-from tecurate.load import INPUT_FORMATS, LoadedTable, read_table
 
 CSV = b"age,workclass,income\n39,State-gov,<=50K\n50,Self-emp,>50K\n"
 

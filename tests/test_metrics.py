@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from tecurate import metrics
-from tecurate.metrics import (
+import tecurate.analysis._metrics as metrics
+from tecurate.analysis import (
     DEFAULT_COLLAPSE_THRESHOLD,
     SplitMetrics,
     accuracy,

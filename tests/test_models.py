@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tecurate.models import GRIDS, build_estimator, fit_predict, run_grid, sample_configs, score
+from tecurate.grid import GRIDS, build_estimator, fit_predict, run_grid, sample_configs, score
 
 
 def fit_and_score(config, representation, X, y, train, tests, n_classes, collapse_threshold, seed,
@@ -53,7 +53,7 @@ def _blobs(n=300, seed=0):
 def test_strong_regularization_collapses_and_weak_does_not():
     X, y = _blobs()
     train, test = np.arange(200), np.arange(200, 300)
-    from tecurate.models import ModelConfig
+    from tecurate.grid import ModelConfig
 
     collapsed, _ = fit_and_score(ModelConfig("logreg", "a", {"C": 1e-6, "max_iter": 100}), "raw",
                                  X * 0.01, y, train, {"id_test": test}, 2, 0.99, 0)
@@ -69,7 +69,7 @@ def test_strong_regularization_collapses_and_weak_does_not():
 def test_classes_missing_from_training_keep_global_codes():
     X, y = _blobs()
     y = y + 1  # codes 1 and 2 of a 3-class target: class 0 never trains
-    from tecurate.models import ModelConfig
+    from tecurate.grid import ModelConfig
 
     result, predictions = fit_and_score(ModelConfig("xgboost", "x", {"n_estimators": 5}), "raw", X, y,
                                         np.arange(200), {"id_test": np.arange(200, 300)}, 3, 0.99, 0)
@@ -107,8 +107,8 @@ def test_unlabelled_splits_get_label_free_metrics_only():
     X, y = _blobs()
     y = y.copy()
     y[250:] = -1  # unlabelled rows carry a placeholder code that no metric may read
-    from tecurate.models import ModelConfig
-    from tecurate.results import PredictionMetrics, is_labelled
+    from tecurate.analysis import PredictionMetrics, is_labelled
+    from tecurate.grid import ModelConfig
 
     result, predictions = fit_and_score(ModelConfig("logreg", "b", {"C": 1.0}), "te", X, y, np.arange(200),
                                         {"id_test": np.arange(200, 250), "ood": np.arange(250, 300)},
@@ -121,7 +121,7 @@ def test_unlabelled_splits_get_label_free_metrics_only():
 
 
 def test_validation_split_holds_out_a_tenth_of_each_class_and_keeps_small_classes_whole():
-    from tecurate.models import validation_split
+    from tecurate.grid import validation_split
 
     labels = np.array([0] * 50 + [1] * 30 + [2] * 9)
     fit, held = validation_split(labels, seed=0)
@@ -133,8 +133,8 @@ def test_validation_split_holds_out_a_tenth_of_each_class_and_keeps_small_classe
 
 
 def test_xgboost_stops_early_on_held_out_training_rows(monkeypatch):
-    from tecurate import models
-    from tecurate.models import ModelConfig, fit_predict
+    import tecurate.grid._fitting as models
+    from tecurate.grid import ModelConfig, fit_predict
 
     built = []
     real = models.build_estimator
@@ -148,7 +148,7 @@ def test_xgboost_stops_early_on_held_out_training_rows(monkeypatch):
 
 
 def test_xgboost_without_rows_to_hold_out_fits_without_early_stopping():
-    from tecurate.models import ModelConfig, fit_predict
+    from tecurate.grid import ModelConfig, fit_predict
 
     X, y = _blobs(n=18)
     predictions, _ = fit_predict(ModelConfig("xgboost", "x", {"n_estimators": 5}), X, y, np.arange(12),

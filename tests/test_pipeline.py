@@ -7,9 +7,9 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import HashEmbedder, NumbersEmbedder, make_frame
 
 import tecurate
-from conftest import HashEmbedder, NumbersEmbedder, make_frame
 from tecurate import AuditConfig, TecurateError, audit
 
 FAST = dict(families=("logreg", "xgboost"), n_configs=2, n_jobs=1, use_cache=False)
@@ -134,8 +134,8 @@ def _ood_files(tmp_path, drop_target: bool):
 def test_ood_file_without_the_target_is_unlabelled_and_estimated_by_agreement(tmp_path):
     import jsonschema
 
-    from tecurate.report import schema
-    from tecurate.results import PredictionMetrics
+    from tecurate.analysis import PredictionMetrics
+    from tecurate.reporting import schema
 
     main, ood, n_ood = _ood_files(tmp_path, drop_target=True)
     report = audit(str(main), AuditConfig(target="label", ood_path=str(ood), **FAST), embedder=NumbersEmbedder())
@@ -189,7 +189,7 @@ def test_a_rerun_on_unchanged_data_takes_every_fit_from_the_cache(table, tmp_pat
     first = audit(str(table), config, embedder=NumbersEmbedder())
     assert not any(model.cached for model in first.models)
 
-    from tecurate import models
+    import tecurate.grid._fitting as models
 
     monkeypatch.setattr(models, "fit_predict", lambda *a, **k: pytest.fail("refitted a cached model"))
     second = audit(str(table), config, embedder=NumbersEmbedder())

@@ -6,13 +6,12 @@ import copy
 import io
 
 import pytest
+from conftest import make_frame
+from fake_reports import audit_report
 from rich.cells import cell_len
 from rich.console import Console
 
-from conftest import make_frame
-from fake_reports import audit_report
-from tecurate.compare import compare_reports
-from tecurate.render import comparison_summary, summary, verdict_line
+from tecurate.reporting import compare_reports, comparison_summary, summary, verdict_line
 
 LONG_DOMAIN = "a-rather-long-domain-value-that-someone-typed-into-a-spreadsheet-" * 2
 

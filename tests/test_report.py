@@ -10,7 +10,7 @@ import stat
 import numpy as np
 import pytest
 
-from tecurate.report import _plain, dumps, write_atomic
+from tecurate.reporting._report import _plain, dumps, write_atomic
 
 
 def test_write_atomic_replaces_whole_file_with_umask_permissions(tmp_path):

@@ -8,10 +8,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from conftest import ConstantEmbedder
 from fake_reports import audit_report
-from tecurate.report import SCHEMA_VERSION, schema
+
+from tecurate.reporting import SCHEMA_VERSION, schema
 
 
 @pytest.fixture(scope="module", params=["informative", "collapsed"])

@@ -5,9 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tecurate.data import BUILTIN_TEMPLATES, Serializer, feature_columns, format_value, make_serializer
 from tecurate.errors import TecurateError
-from tecurate.serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
-from tecurate.validate import feature_columns
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tecurate.errors import TecurateError
-from tecurate.split import (
-    DEFAULT_MIN_DOMAIN_ROWS,
-    DEFAULT_SYNTHETIC_QUANTILE,
-    DEFAULT_TEST_SIZE,
+from tecurate.data import (
     OodSplit,
     ShiftInfo,
     Splits,
@@ -15,6 +11,8 @@ from tecurate.split import (
     split_synthetic,
     stratified_sample,
 )
+from tecurate.data._split import DEFAULT_MIN_DOMAIN_ROWS, DEFAULT_SYNTHETIC_QUANTILE, DEFAULT_TEST_SIZE
+from tecurate.errors import TecurateError
 
 
 def domains(sizes: dict[str, int], seed: int = 0) -> tuple[pd.Series, np.ndarray]:

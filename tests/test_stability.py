@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import jsonschema
 import pytest
-
 from conftest import NumbersEmbedder
-from tecurate import AuditConfig, TecurateError, audit, stability
-from tecurate.report import schema
-from tecurate.stability import STABILITY_GATE, assess_stability, median_seed
-from tecurate.verdict import GateResult, Verdict
+
+import tecurate.analysis._stability as stability
+from tecurate import AuditConfig, TecurateError, audit
+from tecurate.analysis import STABILITY_GATE, GateResult, Verdict, assess_stability, median_seed
+from tecurate.reporting import schema
 
 FAST = dict(families=("logreg", "xgboost"), n_configs=2, n_jobs=1, use_cache=False, n_bootstrap=200)
 

@@ -4,10 +4,16 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from tecurate import summary
-from tecurate.metrics import SplitMetrics, split_metrics
-from tecurate.results import ModelResult
-from tecurate.summary import PairedSummary, SplitSummary, Summary, summarize
+import tecurate.analysis._summary as summary
+from tecurate.analysis import (
+    ModelResult,
+    PairedSummary,
+    SplitMetrics,
+    SplitSummary,
+    Summary,
+    split_metrics,
+    summarize,
+)
 
 
 def sm(acc: float, *, collapsed: bool = False, entropy: float = 0.5, mcr: float = 0.6):

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tecurate.data import MAX_CLASSES, Target, check_column, feature_columns, prepare_target
 from tecurate.errors import TecurateError
-from tecurate.validate import MAX_CLASSES, Target, check_column, feature_columns, prepare_target
 
 
 def frame(**columns):

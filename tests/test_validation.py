@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from tecurate import AuditConfig, audit
-from tecurate.aotl import assess_line, fit_aotl
-from tecurate.metrics import class_shares
+from tecurate.analysis import assess_line, class_shares, fit_aotl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from validation.planted import (  # noqa: E402
@@ -63,7 +62,7 @@ def test_full_run_genuine_line_of_diverse_models_is_not_flagged(n_collapsed):
 @pytest.fixture(scope="module")
 def real_runs(tmp_path_factory):
     """The real all-MiniLM-L6-v2 on a planted-collapse table and on its mirror (default grid)."""
-    from tecurate.embed import SentenceTransformerEmbedder
+    from tecurate.embedding import SentenceTransformerEmbedder
 
     tmp = tmp_path_factory.mktemp("planted")
     model = SentenceTransformerEmbedder()

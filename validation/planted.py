@@ -11,20 +11,18 @@ genuine lines with or without a few collapsed points (not spurious).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tecurate.metrics import split_metrics
-from tecurate.models import prediction_metrics
-from tecurate.report import AuditReport
-from tecurate.results import GridRun, ModelResult
+from tecurate.analysis import GridRun, ModelResult, split_metrics
+from tecurate.grid import prediction_metrics
+from tecurate.reporting import AuditReport
 
 _CITIES = ["Lyon", "Porto", "Graz", "Turku", "Ghent", "Split", "Brno", "Cork", "Bergen", "Malmo",
            "Leeds", "Parma", "Bilbao", "Poznan", "Aarhus", "Basel", "Nantes", "Kassel"]

@@ -34,17 +34,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import tecurate.aotl as aotl_module  # noqa: E402
+import tecurate.analysis._aotl as aotl_module  # noqa: E402
 from tecurate import AuditConfig, __version__, audit  # noqa: E402
-from tecurate.agreement import fit_agreement  # noqa: E402
-from tecurate.aotl import SpuriousThresholds, assess_line, fit_aotl  # noqa: E402
-from tecurate.embed import SentenceTransformerEmbedder  # noqa: E402
-from tecurate.metrics import class_shares  # noqa: E402
-from tecurate.report import AuditReport  # noqa: E402
-from tecurate.results import ID_TEST  # noqa: E402
-from tecurate.stability import assess_stability, median_seed  # noqa: E402
-from tecurate.summary import summarize  # noqa: E402
-from tecurate.verdict import Verdict, decide  # noqa: E402
+from tecurate.analysis import (  # noqa: E402  # noqa: E402  # noqa: E402
+    SpuriousThresholds,
+    Verdict,
+    assess_line,
+    assess_stability,
+    class_shares,  # noqa: E402
+    decide,
+    fit_agreement,  # noqa: E402
+    fit_aotl,
+    median_seed,
+    summarize,  # noqa: E402
+)
+from tecurate.data import ID_TEST  # noqa: E402
+from tecurate.embedding import SentenceTransformerEmbedder  # noqa: E402
+from tecurate.reporting import AuditReport  # noqa: E402
 from validation.planted import (  # noqa: E402
     BitEmbedder,
     as_grid_run,

@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tecurate.config import AuditConfig
-from tecurate.report import AuditReport
-from tecurate.verdict import STATUS_ORDER, GateResult, combine
+from tecurate.analysis._gates import STATUS_ORDER, GateResult, combine
+
+if TYPE_CHECKING:
+    from tecurate.config import AuditConfig
+    from tecurate.reporting import AuditReport
 
 __all__ = ["STABILITY_GATE", "Spread", "Stability", "assess_stability", "headline_figures", "median_seed"]
 

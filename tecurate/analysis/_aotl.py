@@ -46,9 +46,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from tecurate.analysis._metrics import SplitMetrics
+from tecurate.analysis._records import REPRESENTATIONS, ModelResult, is_labelled
+from tecurate.data import ID_TEST
 from tecurate.errors import TecurateError
-from tecurate.metrics import SplitMetrics
-from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult, is_labelled
 
 __all__ = [
     "DEFAULT_PROBIT_EPS",

@@ -8,14 +8,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from tecurate.metrics import SplitMetrics
+    from tecurate.analysis._metrics import SplitMetrics
 
 REPRESENTATIONS = ("raw", "te")
 """The two routes every configuration is fitted on: raw features and text embeddings."""
-
-ID_TEST = "id_test"
-"""Name of the held-out in-distribution split; every other split name is an OOD split."""
-
 
 @dataclass(frozen=True)
 class ModelResult:

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tecurate.compare import Comparison
+from tecurate.reporting._compare import Comparison
 
 __all__ = ["audit_junit", "compare_junit"]
 

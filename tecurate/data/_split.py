@@ -15,8 +15,11 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
+from tecurate.data._serialize import format_value
 from tecurate.errors import TecurateError
-from tecurate.serialize import format_value
+
+ID_TEST = "id_test"
+"""Name of the held-out in-distribution split; every other split name is an OOD split."""
 
 DEFAULT_TEST_SIZE = 0.3
 DEFAULT_MIN_DOMAIN_ROWS = 200

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tecurate.data._serialize import format_value
 from tecurate.errors import TecurateError
-from tecurate.serialize import format_value
 
 MAX_CLASSES = 50
 """Most classes a target may have; beyond this it is more likely an id or a number than a label."""

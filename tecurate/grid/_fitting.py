@@ -21,7 +21,11 @@ from sklearn.base import ClassifierMixin
 from sklearn.model_selection import ParameterSampler
 from threadpoolctl import threadpool_limits
 
-from tecurate.metrics import (
+from tecurate.analysis import (
+    REPRESENTATIONS,
+    GridRun,
+    ModelResult,
+    PredictionMetrics,
     class_shares,
     is_collapsed,
     majority_class_rate,
@@ -29,10 +33,9 @@ from tecurate.metrics import (
     prediction_entropy,
     split_metrics,
 )
-from tecurate.results import REPRESENTATIONS, GridRun, ModelResult, PredictionMetrics
 
 if TYPE_CHECKING:
-    from tecurate.fitcache import FitCache
+    from tecurate.grid._fitcache import FitCache
 
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "logreg": {

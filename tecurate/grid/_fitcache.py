@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tecurate import __version__
-from tecurate.cache import EmbeddingCache, package_version
+from tecurate.embedding import ContentStore, package_version
 
 _KIND = "fit"
 _SUFFIX = ".npz"
@@ -47,7 +47,7 @@ class FitCache:
 
     def __init__(
         self,
-        store: EmbeddingCache,
+        store: ContentStore,
         features: Mapping[str, np.ndarray],
         y: np.ndarray,
         train: np.ndarray,
@@ -111,4 +111,4 @@ def _digest(record: Mapping[str, Any]) -> str:
 def _recipe() -> str:
     """Digest of the code that builds and fits the estimators: an edit to it (a new default, a
     changed validation split) invalidates every cached fit, even within one tecurate version."""
-    return hashlib.sha256(Path(__file__).with_name("models.py").read_bytes()).hexdigest()
+    return hashlib.sha256(Path(__file__).with_name("_fitting.py").read_bytes()).hexdigest()

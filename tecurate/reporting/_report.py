@@ -2,7 +2,7 @@
 
 Renderers (JSON file, terminal summary) read the plain data, so a saved report renders
 exactly like a fresh one. Field names here are a contract other tools parse: a change
-must bump ``SCHEMA_VERSION`` and the schema file in ``tecurate/schema/``.
+must bump ``SCHEMA_VERSION`` and the schema file in ``tecurate/reporting/schema/``.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ class AuditReport:
     timings: dict[str, float]
     warnings: list[str]
     agreement: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
-    """Agreement-on-the-line estimates of OOD accuracy (tecurate.agreement)."""
+    """Agreement-on-the-line estimates of OOD accuracy (tecurate.analysis._agreement)."""
     stability: Any = None
-    """Spread of the headline figures over ``--repeats`` seeds (tecurate.stability); None for one seed."""
+    """Spread of the headline figures over ``--repeats`` seeds (tecurate.analysis._stability); None for one seed."""
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,5 +133,5 @@ def read_report(path: str | Path) -> dict[str, Any]:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema that every report validates against (shipped in the package)."""
-    text = resources.files("tecurate").joinpath("schema/report.schema.json").read_text("utf-8")
+    text = resources.files("tecurate.reporting").joinpath("schema/report.schema.json").read_text("utf-8")
     return json.loads(text)

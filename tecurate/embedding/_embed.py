@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from tecurate import cpu_encode
-from tecurate.cache import EmbeddingCache, package_version, text_key
+import tecurate.embedding._cpu_threads as cpu_encode
 from tecurate.config import PRECISIONS
+from tecurate.embedding._onnx_int8 import Int8Encoder, int8_identity, require_extra
+from tecurate.embedding._store import ContentStore, package_version, text_key
 from tecurate.errors import TecurateError
-from tecurate.quantized import Int8Encoder, int8_identity, require_extra
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -30,7 +30,7 @@ DEFAULT_BATCH_SIZE = 64
 """On the CPU for int8 and for callers of :func:`embed_texts` that set none. Measured on 2 cores
 with length-sorted rows, no other size clearly beat it for one batch at a time (diamonds rows:
 128 ≈ 64 > 32 > 16; credit rows: 32 ≈ 64 > 128). Full precision on the CPU runs two smaller
-batches at once instead (:data:`tecurate.cpu_encode.BATCH_SIZE`)."""
+batches at once instead (:data:`tecurate.embedding._cpu_threads.BATCH_SIZE`)."""
 _CUDA_BATCH_SIZE = 256
 """A GPU is underused by small batches; length sorting keeps the padding of large ones low."""
 
@@ -140,7 +140,7 @@ class SentenceTransformerEmbedder:
         device: str = "auto",
         normalize: bool = True,
         precision: str = "fp32",
-        cache: EmbeddingCache | None = None,
+        cache: ContentStore | None = None,
     ) -> None:
         """``cache`` keeps the model's identity and the int8 model file; :func:`embed_texts`
         caches the vectors."""
@@ -207,7 +207,7 @@ def embed_texts(
     embedder: Embedder,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    cache: EmbeddingCache | None = None,
+    cache: ContentStore | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, EmbeddingInfo]:
     """Embed ``texts`` in input order, encoding each distinct text once and only on a cache miss.
@@ -291,7 +291,7 @@ def _no_progress(done: int, total: int) -> None:
 
 
 def _flush(
-    cache: EmbeddingCache, identity: str, keys: list[bytes], vectors: np.ndarray, rows: list[int]
+    cache: ContentStore, identity: str, keys: list[bytes], vectors: np.ndarray, rows: list[int]
 ) -> bool:
     """Store ``rows`` and empty the pending list, whatever the outcome."""
     ok = cache.store(identity, [keys[r] for r in rows], vectors[rows])

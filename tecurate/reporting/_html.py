@@ -15,8 +15,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tecurate.aotl import probit
-from tecurate.results import ID_TEST
+from tecurate.analysis import probit
+from tecurate.data import ID_TEST
 
 __all__ = ["render_html"]
 
@@ -224,7 +224,7 @@ def _accuracy_section(report: Mapping[str, Any]) -> str:
 
 
 def _agreement_section(report: Mapping[str, Any]) -> str:
-    """Agreement-on-the-line estimates, when the report has them (tecurate.agreement)."""
+    """Agreement-on-the-line estimates, when the report has them (tecurate.analysis._agreement)."""
     rows = []
     for rep, fits in (report.get("agreement") or {}).items():
         for split, fit in fits.items():
@@ -495,7 +495,7 @@ def _aotl_plot(report: Mapping[str, Any], split: str, eps: float) -> str:
         on_id, on_ood = model["splits"].get(ID_TEST), model["splits"].get(split)
         if on_id is None or on_ood is None:
             continue
-        # A point is collapsed when either end is, as in the AotL fit itself (tecurate.aotl).
+        # A point is collapsed when either end is, as in the AotL fit itself (tecurate.analysis._aotl).
         collapsed = on_id["collapsed"] or on_ood["collapsed"]
         title = (f"{model['config_id']} ({model['representation']}): ID {on_id['accuracy']:.3f}, "
                  f"OOD {on_ood['accuracy']:.3f}{', collapsed' if collapsed else ''}")

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from tecurate.aotl import DEFAULT_PROBIT_EPS, probit
-from tecurate.results import ID_TEST, REPRESENTATIONS, GridRun, ModelResult, is_labelled
+from tecurate.analysis._aotl import DEFAULT_PROBIT_EPS, probit
+from tecurate.analysis._records import REPRESENTATIONS, GridRun, ModelResult, is_labelled
+from tecurate.data import ID_TEST
 
 __all__ = [
     "AgreementFit",

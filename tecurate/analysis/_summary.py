@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tecurate.metrics import SplitMetrics
-from tecurate.results import ID_TEST, REPRESENTATIONS, ModelResult, PredictionMetrics, is_labelled
+from tecurate.analysis._metrics import SplitMetrics
+from tecurate.analysis._records import REPRESENTATIONS, ModelResult, PredictionMetrics, is_labelled
+from tecurate.data import ID_TEST
 
 __all__ = ["PairedSummary", "SplitSummary", "Summary", "summarize"]
 

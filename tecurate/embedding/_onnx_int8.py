@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from tecurate.cache import EmbeddingCache
-from tecurate.cpu_encode import preprocess
+from tecurate.embedding._cpu_threads import preprocess
+from tecurate.embedding._store import ContentStore
 from tecurate.errors import TecurateError
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Int8Encoder:
     """Encode texts with the int8 ONNX transformer and the model's own torch head modules."""
 
     def __init__(self, model: SentenceTransformer, dim: int, identity: str,
-                 cache: EmbeddingCache | None) -> None:
+                 cache: ContentStore | None) -> None:
         ort = _onnxruntime()
         self._model = model
         self._dim = dim

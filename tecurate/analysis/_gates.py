@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tecurate.aotl import AotlFit
-from tecurate.config import AuditConfig
-from tecurate.summary import Summary
+from tecurate.analysis._aotl import AotlFit
+from tecurate.analysis._summary import Summary
+
+if TYPE_CHECKING:
+    from tecurate.config import AuditConfig
 
 STATUS_ORDER = ("pass", "warn", "fail")
 

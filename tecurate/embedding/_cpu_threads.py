@@ -3,7 +3,7 @@
 Why: a small transformer's forward pass does not scale across torch's intra-op threads (on 2
 cores, 2 threads ran 1.72x one thread), while two batches in flight at once, one thread each,
 keep both cores fed; small batches then also stay in cache. Measured on 2 cores through
-:func:`tecurate.embed.embed_texts`, all 4,425 credit_data texts, medians of 3 interleaved runs:
+:func:`tecurate.embedding._embed.embed_texts`, all 4,425 credit_data texts, medians of 3 interleaved runs:
 ``SentenceTransformer.encode`` at batch 64 88 rows/s, two workers at batch 16 96 rows/s (+9%);
 on 2,048 of them, medians of 5: 83 vs 100. Vectors are those of ``encode`` (bit-identical at
 the same batch size; padding to another batch size moves them ~1e-7).

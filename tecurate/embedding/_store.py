@@ -57,7 +57,7 @@ def _chunk_dtype(dim: int) -> np.dtype:
     return np.dtype([("key", "u1", (KEY_BYTES,)), ("vec", "<f4", (dim,))])
 
 
-class EmbeddingCache:
+class ContentStore:
     """On-disk embedding store; every failure degrades to a cache miss, never to a crash."""
 
     def __init__(self, root: Path | str) -> None:

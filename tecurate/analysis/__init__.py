@@ -1,0 +1,82 @@
+"""Stage 4: what the predictions mean. Metrics, summaries, accuracy- and agreement-on-the-line,
+stability over seeds, and the gates that turn it all into a verdict.
+
+Pure functions over arrays and result records: no I/O, no printing.
+"""
+
+from tecurate.analysis._agreement import aline_estimates, fit_agreement, pairwise_agreement
+from tecurate.analysis._aotl import (
+    DEFAULT_PROBIT_EPS,
+    REASONS,
+    AotlFit,
+    LineFit,
+    SpuriousThresholds,
+    assess_line,
+    fit_aotl,
+    fit_line,
+    probit,
+)
+from tecurate.analysis._gates import GateResult, Verdict, decide
+from tecurate.analysis._metrics import (
+    DEFAULT_COLLAPSE_THRESHOLD,
+    SplitMetrics,
+    accuracy,
+    balanced_accuracy,
+    base_rate,
+    class_shares,
+    is_collapsed,
+    lift,
+    macro_f1,
+    majority_class_rate,
+    n_predicted_classes,
+    prediction_entropy,
+    prediction_shift_tv,
+    split_metrics,
+)
+from tecurate.analysis._records import REPRESENTATIONS, GridRun, ModelResult, PredictionMetrics, is_labelled
+from tecurate.analysis._stability import STABILITY_GATE, assess_stability, median_seed
+from tecurate.analysis._summary import PairedSummary, SplitSummary, Summary, summarize
+
+__all__ = [
+    "DEFAULT_COLLAPSE_THRESHOLD",
+    "DEFAULT_PROBIT_EPS",
+    "REASONS",
+    "REPRESENTATIONS",
+    "STABILITY_GATE",
+    "AotlFit",
+    "GateResult",
+    "GridRun",
+    "LineFit",
+    "ModelResult",
+    "PairedSummary",
+    "PredictionMetrics",
+    "SplitMetrics",
+    "SplitSummary",
+    "SpuriousThresholds",
+    "Summary",
+    "Verdict",
+    "accuracy",
+    "aline_estimates",
+    "assess_line",
+    "assess_stability",
+    "balanced_accuracy",
+    "base_rate",
+    "class_shares",
+    "decide",
+    "fit_agreement",
+    "fit_aotl",
+    "fit_line",
+    "is_collapsed",
+    "is_labelled",
+    "lift",
+    "macro_f1",
+    "majority_class_rate",
+    "median_seed",
+    "n_predicted_classes",
+    "pairwise_agreement",
+    "prediction_entropy",
+    "prediction_shift_tv",
+    "probit",
+    "split_metrics",
+    "summarize",
+]

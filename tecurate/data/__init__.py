@@ -1,0 +1,42 @@
+"""Stage 1: the table. Load it, check the target, split ID/OOD, serialize rows to text.
+
+Nothing here knows about embeddings or models; every function raises :class:`TecurateError`
+for input a user can fix, before any expensive stage runs.
+"""
+
+from tecurate.data._load import INPUT_FORMATS, LoadedTable, read_table
+from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
+from tecurate.data._split import (
+    ID_TEST,
+    OodSplit,
+    ShiftInfo,
+    Splits,
+    split_by_column,
+    split_by_mask,
+    split_synthetic,
+    stratified_sample,
+)
+from tecurate.data._validate import MAX_CLASSES, Target, check_column, feature_columns, prepare_target
+
+__all__ = [
+    "BUILTIN_TEMPLATES",
+    "ID_TEST",
+    "INPUT_FORMATS",
+    "MAX_CLASSES",
+    "LoadedTable",
+    "OodSplit",
+    "Serializer",
+    "ShiftInfo",
+    "Splits",
+    "Target",
+    "check_column",
+    "feature_columns",
+    "format_value",
+    "make_serializer",
+    "prepare_target",
+    "read_table",
+    "split_by_column",
+    "split_by_mask",
+    "split_synthetic",
+    "stratified_sample",
+]
