@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tecurate-installed
 
-.PHONY: install demo test browser bench clean
+.PHONY: install demo test browser bench clean settings-table
 
 # CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -36,6 +36,10 @@ test: install browser
 # The performance table (benchmarks/RESULTS.md): ~45 min on 2 cores; BENCH_ARGS="--device cuda" on a GPU.
 bench: install
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# The README's settings table is generated from tecurate/config.py (tests/test_config.py checks it).
+settings-table: install
+	$(PY) -c "import pathlib, tecurate.config as c; p = pathlib.Path('README.md'); p.write_text(c.with_settings_table(p.read_text()))"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

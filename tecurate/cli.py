@@ -6,6 +6,7 @@ usage, 3 internal error. Human output goes to stderr; machine output to stdout o
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -21,11 +22,11 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from tecurate import __version__
-from tecurate.config import read_config_file, resolve_config
+from tecurate.config import AUDIT, EMBED, SERIALIZE, Setting, parse_list, read_config_file, resolve_config, settings_for
 from tecurate.errors import TecurateError
 from tecurate.reporting import dumps, read_report, schema, write_atomic
+from tecurate.status import EXIT_INTERNAL, EXIT_PASS, EXIT_SIGINT, EXIT_USAGE
 
-EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 T = TypeVar("T")
 
 app = typer.Typer(
@@ -72,15 +73,6 @@ def _errors(debug: bool = False) -> Iterator[None]:
                     EXIT_INTERNAL) from None
 
 
-def _split_list(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    items = tuple(v.strip() for v in value.split(",") if v.strip())
-    if not items:
-        raise TecurateError("a comma-separated list must name at least one item")
-    return items
-
-
 class _RichProgress:
     """Draws the core's ``progress(stage, done, total)`` calls as rich progress bars."""
 
@@ -107,68 +99,77 @@ def _with_progress(console: Console, quiet: bool, work: Callable[[_RichProgress 
         return work(_RichProgress(bars))
 
 
-Target = Annotated[Optional[str], typer.Option("--target", "-t", help="Target (label) column.")]
-Template = Annotated[Optional[str], typer.Option(
-    "--template", help="Row-to-text template: sentence, kv, json, or a custom text with {column} fields.")]
-DropCols = Annotated[Optional[str], typer.Option("--drop-cols", help="Comma-separated columns to leave out (ids).")]
-ShiftCol = Annotated[Optional[str], typer.Option("--shift-col", help="Column whose values define domains.")]
-InputFormat = Annotated[Optional[str], typer.Option("--input-format", help="csv, parquet or jsonl (default: by extension).")]
-Encoding = Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of CSV/JSONL input [default: utf-8].")]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file of settings (else [tool.tecurate] in ./pyproject.toml).")]
 HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here (plots, no network).")]
 JunitFile = Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per gate, for CI.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")]
-EmbedderName = Annotated[Optional[str], typer.Option("--embedder", help="sentence-transformers model name or local path [default: packaged all-MiniLM-L6-v2].")]
-Device = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda [default: auto].")]
-Precision = Annotated[Optional[str], typer.Option("--precision", help="Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs 'tecurate[fast]') [default: fp32].")]
-BatchSize = Annotated[Optional[int], typer.Option("--batch-size", help="Embedding batch size [default: 16 on CPU, two batches at a time (64 with --precision int8); 256 on CUDA].")]
-CacheDir = Annotated[Optional[str], typer.Option("--cache-dir", help="Cache folder for embeddings and model fits [default: ~/.cache/tecurate].")]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding and model-fit caches.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+Format = Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.")]
+
+
+def _knob(setting: Setting) -> inspect.Parameter:
+    """A typer option for one row of the settings table: help, default and flag come from it."""
+    default = setting.default_text()
+    shown = f" [default: {default}]" if default and setting.kind != "bool" and not setting.required else ""
+    decls = [setting.cli_flag, *([setting.short] if setting.short else [])]
+    if setting.kind == "bool":
+        option = typer.Option(*decls, help=setting.help)
+        return inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=False,
+                                 annotation=Annotated[bool, option])
+    value_type = {"int": int, "float": float}.get(setting.kind, str)
+    option = typer.Option(*decls, help=setting.help + shown)
+    return inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[Optional[value_type], option])
+
+
+def _given(setting: Setting, value: Any) -> Any:
+    """What the user passed for a knob, or None when they passed nothing (the file or default decides)."""
+    if setting.kind == "bool":
+        return (not setting.default) if value else None
+    if setting.kind == "list" and value is not None:
+        items = parse_list(value)
+        if not items:
+            raise TecurateError(f"{setting.cli_flag} must name at least one item")
+        return items
+    return value
+
+
+def with_settings(command: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Give a command one option per knob the settings table lists for it.
+
+    The decorated function declares only its own options and takes ``settings``: the knobs the
+    user passed on the command line (name -> value), ready for :func:`resolve_config`.
+    """
+    knobs = settings_for(command)
+
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "settings"]
+
+        def command_function(**kwargs: Any) -> T:
+            with _errors(kwargs.get("debug", False)):
+                given = {s.name: _given(s, kwargs.pop(s.name)) for s in knobs}
+            return func(settings=given, **kwargs)
+
+        params = [*own, *(_knob(s) for s in knobs)]
+        command_function.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command_function.__annotations__ = {p.name: p.annotation for p in params}
+        command_function.__name__ = func.__name__
+        command_function.__doc__ = func.__doc__
+        return command_function
+
+    return decorate
 
 
 @app.command()
+@with_settings(AUDIT)
 def audit(
     data: Annotated[str, typer.Argument(help="Table to audit (CSV, Parquet, JSONL; '-' for stdin).")],
-    target: Target = None,
-    shift_col: ShiftCol = None,
-    id_values: Annotated[Optional[str], typer.Option("--id-values", help="Comma-separated ID values of --shift-col [default: most frequent].")] = None,
-    ood: Annotated[Optional[str], typer.Option("--ood", help="A second file with the same columns: the OOD rows (without the target column: unlabelled).")] = None,
-    ood_unlabeled: Annotated[bool, typer.Option("--ood-unlabeled", help="Ignore the --ood file's labels: estimate OOD accuracy by agreement-on-the-line.")] = False,
-    min_domain_rows: Annotated[Optional[int], typer.Option("--min-domain-rows", help="Smallest domain that becomes its own OOD split [default: 200].")] = None,
-    test_size: Annotated[Optional[float], typer.Option("--test-size", help="Share of ID rows held out as id_test [default: 0.3].")] = None,
-    drop_cols: DropCols = None,
-    template: Template = None,
-    embedder: EmbedderName = None,
-    device: Device = None,
-    precision: Precision = None,
-    batch_size: BatchSize = None,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
-    families: Annotated[Optional[str], typer.Option("--families", help="Comma-separated: logreg, xgboost, mlp, rf [default: logreg,xgboost,mlp].")] = None,
-    n_configs: Annotated[Optional[int], typer.Option("--n-configs", help="Configurations sampled per family [default: 8].")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="One seed for sampling, splits and models [default: 0].")] = None,
-    repeats: Annotated[Optional[int], typer.Option("--repeats", help="Re-run with seeds seed..seed+K-1 and report the spread; warn when the verdict differs [default: 1].")] = None,
-    max_rows: Annotated[Optional[int], typer.Option("--max-rows", help="Stratified, seeded sample of at most N rows.")] = None,
-    n_jobs: Annotated[Optional[int], typer.Option("--n-jobs", help="Parallel model fits [default: -1, all cores].")] = None,
-    collapse_threshold: Annotated[Optional[float], typer.Option("--collapse-threshold", help="Majority-class rate at which a model counts as collapsed [default: 0.99].")] = None,
-    max_collapse_rate: Annotated[Optional[float], typer.Option("--max-collapse-rate", help="Fail when more te models collapse on a split [default: 0.5].")] = None,
-    max_te_only_collapse_rate: Annotated[Optional[float], typer.Option("--max-te-only-collapse-rate", help="Fail when more matched pairs collapse on te only [default: 0.2].")] = None,
-    max_accuracy_gap: Annotated[Optional[float], typer.Option("--max-accuracy-gap", help="Warn when median ID accuracy raw - te exceeds this [default: 0.10].")] = None,
-    n_bootstrap: Annotated[Optional[int], typer.Option("--n-bootstrap", help="Bootstrap resamples for the CI of r [default: 1000].")] = None,
-    probit_eps: Annotated[Optional[float], typer.Option("--probit-eps", help="Accuracies are clipped to [eps, 1-eps] before the probit [default: 0.001].")] = None,
-    min_collapsed_share: Annotated[Optional[float], typer.Option("--min-collapsed-share", help="collapse_inflated needs at least this share of collapsed points [default: 0.10].")] = None,
-    min_r2_drop: Annotated[Optional[float], typer.Option("--min-r2-drop", help="collapse_inflated needs R²(all) - R²(healthy) of at least this [default: 0.20].")] = None,
-    min_healthy: Annotated[Optional[int], typer.Option("--min-healthy", help="Fewer healthy models than this: insufficient_healthy [default: 5].")] = None,
-    synthetic_quantile: Annotated[Optional[float], typer.Option("--synthetic-quantile", help="Without a shift, rows above this quantile of the first principal component are OOD [default: 0.8].")] = None,
-    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="fail: only failures exit 1; warn: warnings too [default: fail].")] = None,
+    settings: dict[str, Any],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).")] = None,
     html: HtmlFile = None,
     junit: JunitFile = None,
-    fmt: Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.")] = "text",
+    fmt: Format = "text",
     quiet: Quiet = False,
-    input_format: InputFormat = None,
-    encoding: Encoding = None,
     config: ConfigFile = None,
     debug: Debug = False,
 ) -> None:
@@ -177,27 +178,13 @@ def audit(
         if fmt not in ("text", "json"):
             raise TecurateError("--format must be 'text' or 'json'")
         file_settings, _ = read_config_file(config)
-        cli_settings = {
-            "target": target, "shift_col": shift_col, "id_values": _split_list(id_values), "ood_path": ood,
-            "ood_unlabeled": True if ood_unlabeled else None, "repeats": repeats,
-            "min_domain_rows": min_domain_rows, "test_size": test_size, "drop_cols": _split_list(drop_cols),
-            "template": template, "embedder": embedder, "device": device, "precision": precision, "batch_size": batch_size,
-            "cache_dir": cache_dir, "use_cache": False if no_cache else None,
-            "families": _split_list(families), "n_configs": n_configs, "seed": seed, "max_rows": max_rows,
-            "n_jobs": n_jobs, "collapse_threshold": collapse_threshold,
-            "max_collapse_rate": max_collapse_rate, "max_te_only_collapse_rate": max_te_only_collapse_rate,
-            "max_accuracy_gap": max_accuracy_gap, "fail_on": fail_on, "n_bootstrap": n_bootstrap,
-            "probit_eps": probit_eps, "min_collapsed_share": min_collapsed_share, "min_r2_drop": min_r2_drop,
-            "min_healthy": min_healthy, "synthetic_quantile": synthetic_quantile, "input_format": input_format,
-            "encoding": encoding,
-        }
-        settings = resolve_config(cli_settings, file_settings)
+        resolved = resolve_config(settings, file_settings)
         _check_outputs(output=output, html=html, junit=junit)
 
         from tecurate.pipeline import audit as run_audit
 
         console = _stderr()
-        report = _with_progress(console, quiet, lambda bars: run_audit(data, settings, progress=bars)).to_dict()
+        report = _with_progress(console, quiet, lambda bars: run_audit(data, resolved, progress=bars)).to_dict()
         text = dumps(report)
         written = {}
         if output is not None:
@@ -243,15 +230,11 @@ def _show(console: Console, report: dict[str, Any], written: dict[str, str], qui
 
 
 @app.command()
+@with_settings(SERIALIZE)
 def serialize(
     data: Annotated[str, typer.Argument(help="Table to preview (CSV, Parquet, JSONL; '-' for stdin).")],
-    target: Target = None,
-    shift_col: ShiftCol = None,
-    drop_cols: DropCols = None,
-    template: Template = None,
+    settings: dict[str, Any],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 5,
-    input_format: InputFormat = None,
-    encoding: Encoding = None,
     config: ConfigFile = None,
 ) -> None:
     """Print the text of the first rows exactly as the audit would embed it (one per line)."""
@@ -259,30 +242,17 @@ def serialize(
         from tecurate.pipeline import serialize_table
 
         file_settings, _ = read_config_file(config)
-        settings = resolve_config({"target": target, "shift_col": shift_col,
-                                   "drop_cols": _split_list(drop_cols), "template": template,
-                                   "input_format": input_format, "encoding": encoding}, file_settings)
-        texts = serialize_table(data, settings, limit)
+        texts = serialize_table(data, resolve_config(settings, file_settings), limit)
         sys.stdout.write("".join(t.replace("\n", " ") + "\n" for t in texts))
 
 
 @app.command()
+@with_settings(EMBED)
 def embed(
     data: Annotated[str, typer.Argument(help="Table to embed (CSV, Parquet, JSONL; '-' for stdin).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Write the float32 matrix here, one row per input row (.npy).")],
-    target: Target = None,
-    shift_col: ShiftCol = None,
-    drop_cols: DropCols = None,
-    template: Template = None,
-    embedder: EmbedderName = None,
-    device: Device = None,
-    precision: Precision = None,
-    batch_size: BatchSize = None,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
+    settings: dict[str, Any],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    input_format: InputFormat = None,
-    encoding: Encoding = None,
     config: ConfigFile = None,
     debug: Debug = False,
 ) -> None:
@@ -295,12 +265,7 @@ def embed(
             raise TecurateError(f"--output {output} must end in .npy (a float32 NumPy matrix)")
         _check_outputs(output=output)
         file_settings, _ = read_config_file(config)
-        settings = resolve_config({"target": target, "shift_col": shift_col,
-                                   "drop_cols": _split_list(drop_cols), "template": template,
-                                   "embedder": embedder, "device": device, "precision": precision,
-                                   "batch_size": batch_size, "cache_dir": cache_dir,
-                                   "use_cache": False if no_cache else None,
-                                   "input_format": input_format, "encoding": encoding}, file_settings)
+        resolved = resolve_config(settings, file_settings)
         import io
 
         import numpy as np
@@ -308,7 +273,7 @@ def embed(
         from tecurate.pipeline import embed_table
 
         console = _stderr()
-        matrix, info = _with_progress(console, quiet, lambda bars: embed_table(data, settings, progress=bars))
+        matrix, info = _with_progress(console, quiet, lambda bars: embed_table(data, resolved, progress=bars))
         buffer = io.BytesIO()
         np.save(buffer, matrix, allow_pickle=False)
         write_atomic(output, buffer.getvalue())
@@ -410,7 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=argv, prog_name="tecurate", standalone_mode=False)
     except typer.Abort:
         _error_line("aborted")
-        sys.exit(130)
+        sys.exit(EXIT_SIGINT)
     except TyperException as exc:  # usage errors: bad flag, bad value, missing argument
         context = getattr(exc, "ctx", None)
         command = f"tecurate {context.info_name}" if context is not None and context.parent else "tecurate"

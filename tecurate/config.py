@@ -1,107 +1,287 @@
-"""The resolved audit configuration: one frozen record, validated before any expensive work."""
+"""The settings table and the resolved audit configuration.
+
+Every knob is declared once, as a :class:`Setting` (name, type, default, bounds, help, group and
+the commands that take it). Everything else is derived from the table: the fields of
+:class:`AuditConfig` and their validation, the CLI options and their help, the keys a config
+file may hold, and the README's flag table. Plug-ins (gates) declare their own thresholds the
+same way; they join the table here. No other module states a default.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tecurate.errors import TecurateError
+from tecurate.status import FAIL_ON
 
-FAMILIES = ("logreg", "xgboost", "mlp", "rf")
-"""Model families tecurate can fit; see :mod:`tecurate.grid._fitting` for their grids."""
+KINDS = {"str": str, "int": int, "float": float, "bool": bool, "list": tuple}
+"""Value types a setting can have; a "list" holds strings (a TOML list or a comma-separated string)."""
 
-DEFAULT_FAMILIES = ("logreg", "xgboost", "mlp")
-PRECISIONS = ("fp32", "int8")
-"""Embedding precisions; int8 is a faster CPU path, see :mod:`tecurate.embedding._onnx_int8`."""
-FAIL_ON = ("fail", "warn")
+AUDIT, SERIALIZE, EMBED, COMPARE = "audit", "serialize", "embed", "compare"
+_TABLE = (AUDIT, SERIALIZE, EMBED)
+"""Commands whose settings are audit settings (AuditConfig fields); compare's are its own."""
 
 
 @dataclass(frozen=True)
-class AuditConfig:
-    """Everything that decides an audit's outcome; echoed verbatim into the report.
+class Setting:
+    """One knob: what it is, its default and bounds, and where a user can set it."""
 
-    The defaults are the documented defaults of the CLI; the CLI only overrides what the
-    user passed, so ``audit(path, AuditConfig(target="y"))`` gives the CLI's report.
-    """
-
-    target: str
-    shift_col: str | None = None
-    id_values: tuple[str, ...] | None = None
-    ood_path: str | None = None
-    ood_unlabeled: bool = False
-    min_domain_rows: int = 200
-    synthetic_quantile: float = 0.8
-    test_size: float = 0.3
-    drop_cols: tuple[str, ...] = ()
-    max_rows: int | None = None
-    input_format: str | None = None
-    encoding: str = "utf-8"
-
-    template: str = "sentence"
-    embedder: str | None = None
-    device: str = "auto"
-    precision: str = "fp32"
-    batch_size: int | None = None
-    """None: chosen for the device (see :func:`tecurate.embedding._embed.default_batch_size`)."""
-    cache_dir: str | None = None
-    use_cache: bool = True
-
-    families: tuple[str, ...] = DEFAULT_FAMILIES
-    n_configs: int = 8
-    n_jobs: int = -1
-    seed: int = 0
-    repeats: int = 1
-
-    collapse_threshold: float = 0.99
-    max_collapse_rate: float = 0.5
-    max_te_only_collapse_rate: float = 0.2
-    """0.2, not 0.25: better recall on planted collapse and fewer flips over seeds (validation/RESULTS.md)."""
-    max_accuracy_gap: float = 0.10
-    fail_on: str = "fail"
-
-    probit_eps: float = 1e-3
-    n_bootstrap: int = 1000
-    min_collapsed_share: float = 0.10
-    min_r2_drop: float = 0.20
-    min_healthy: int = 5
+    name: str
+    default: Any
+    help: str
+    group: str
+    """Where the knob belongs: input, split, embedding, grid, gates, spurious, output."""
+    kind: str = "str"
+    optional: bool = False
+    """None is allowed and means "not set": the stage chooses (shown as ``shown_default``)."""
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None
+    """Allowed values (for a list: of each item); a callable reads a registry when checked."""
+    item: str = "value"
+    """What one choice is called in an error ("unknown model family svm")."""
+    commands: tuple[str, ...] = (AUDIT,)
+    flag: str | None = None
+    """The CLI flag; default ``--`` + the name with dashes. A bool flag sets ``not default``."""
+    short: str | None = None
+    shown_default: str | None = None
+    """How the default reads in help and README where the value alone would not say it."""
+    required: bool = False
 
     def __post_init__(self) -> None:
-        _check(bool(self.target), "--target must name a column")
-        _check(not (self.shift_col and self.ood_path), "use either --shift-col or --ood, not both")
-        _check(self.id_values is None or bool(self.shift_col), "--id-values needs --shift-col")
-        _check(not self.ood_unlabeled or bool(self.ood_path), "--ood-unlabeled needs --ood")
-        _check(1 <= self.repeats <= 100, "--repeats must be between 1 and 100")
-        _check(self.min_domain_rows >= 1, "--min-domain-rows must be at least 1")
-        _check(0.0 < self.synthetic_quantile < 1.0, "--synthetic-quantile must be in (0, 1)")
-        _check(0.05 <= self.test_size <= 0.9, "--test-size must be between 0.05 and 0.9")
-        _check(self.max_rows is None or self.max_rows >= 50, "--max-rows must be at least 50")
-        _check(self.batch_size is None or self.batch_size >= 1, "--batch-size must be at least 1")
-        _check(self.device in ("auto", "cpu", "cuda"), "--device must be auto, cpu or cuda")
-        _check(self.precision in PRECISIONS, f"--precision must be {' or '.join(PRECISIONS)}")
-        _check(self.precision == "fp32" or self.device != "cuda",
-               "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
-        _check(bool(self.families), "--families must name at least one family")
-        unknown = [f for f in self.families if f not in FAMILIES]
-        _check(not unknown, f"unknown model family {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
-        _check(len(set(self.families)) == len(self.families), "--families lists a family twice")
-        _check(self.n_configs >= 1, "--n-configs must be at least 1")
-        _check(0.5 < self.collapse_threshold <= 1.0, "--collapse-threshold must be in (0.5, 1]")
-        for name in ("max_collapse_rate", "max_te_only_collapse_rate", "max_accuracy_gap",
-                     "min_collapsed_share", "min_r2_drop"):
-            value = getattr(self, name)
-            _check(0.0 <= value <= 1.0, f"--{name.replace('_', '-')} must be between 0 and 1")
-        _check(self.fail_on in FAIL_ON, "--fail-on must be 'fail' or 'warn'")
-        _check(0.0 < self.probit_eps < 0.5, "--probit-eps must be in (0, 0.5)")
-        _check(self.n_bootstrap >= 0, "--n-bootstrap must be at least 0")
-        _check(self.min_healthy >= 3, "--min-healthy must be at least 3")
+        if self.kind not in KINDS:
+            raise ValueError(f"setting {self.name}: unknown kind {self.kind!r}")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved configuration as plain JSON data (tuples become lists)."""
-        data = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> tuple[str, ...] | None:
+        choices = self.choices() if callable(self.choices) else self.choices
+        return None if choices is None else tuple(choices)
+
+    def default_text(self) -> str:
+        """The default as help texts and the README show it."""
+        if self.shown_default is not None:
+            return self.shown_default
+        if self.kind == "list":
+            return ",".join(self.default)
+        if self.kind == "bool":
+            return "off" if self.default is False else "on"
+        return "" if self.default is None else f"{self.default:g}" if self.kind == "float" else str(self.default)
+
+    def check(self, value: Any) -> None:
+        """Raise the one-line user error for a value this knob cannot take."""
+        if value is None:
+            _check(self.optional, f"{self.cli_flag} must be given")
+            return
+        _check(self._has_kind(value), f"{self.cli_flag} must be {_KIND_WORDS[self.kind]}, got {value!r}")
+        allowed = self.allowed()
+        if allowed is not None:
+            self._check_choices(value, allowed)
+        if self.low is not None or self.high is not None:
+            _check(self._in_bounds(value), f"{self.cli_flag} must be {self.bounds_text()}")
+
+    def _has_kind(self, value: Any) -> bool:
+        if self.kind == "list":
+            return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+        if self.kind == "float":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, KINDS[self.kind]) and (self.kind == "bool" or not isinstance(value, bool))
+
+    def _check_choices(self, value: Any, allowed: tuple[str, ...]) -> None:
+        if self.kind != "list":
+            _check(value in allowed, f"{self.cli_flag} must be {_or_list(allowed)}")
+            return
+        _check(bool(value), f"{self.cli_flag} must name at least one {self.item}")
+        unknown = [v for v in value if v not in allowed]
+        _check(not unknown, f"unknown {self.item} {', '.join(unknown)}; choose from {', '.join(allowed)}")
+        _check(len(set(value)) == len(value), f"{self.cli_flag} lists a {self.item} twice")
+
+    def _in_bounds(self, value: float) -> bool:
+        above = self.low is None or (value > self.low if self.open_low else value >= self.low)
+        below = self.high is None or (value < self.high if self.open_high else value <= self.high)
+        return above and below
+
+    def bounds_text(self) -> str:
+        """"at least 1", "between 0 and 1", "in (0.5, 1]": how the README and errors state bounds."""
+        if self.high is None:
+            return f"{'above' if self.open_low else 'at least'} {self.low:g}"
+        if self.low is None:
+            return f"{'below' if self.open_high else 'at most'} {self.high:g}"
+        if not (self.open_low or self.open_high):
+            return f"between {self.low:g} and {self.high:g}"
+        return f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}{')' if self.open_high else ']'}"
+
+
+_KIND_WORDS = {"str": "a text", "int": "a whole number", "float": "a number", "bool": "true or false",
+               "list": "a list of names"}
+
+
+def _family_names() -> tuple[str, ...]:
+    from tecurate.grid import GRIDS
+
+    return tuple(GRIDS)
+
+
+PRECISIONS = ("fp32", "int8")
+
+
+def _precisions() -> tuple[str, ...]:
+    return PRECISIONS
+
+
+def _rate(name: str, default: float, help: str, group: str = "gates") -> Setting:
+    return Setting(name, default, help, group, kind="float", low=0.0, high=1.0)
+
+
+CORE_SETTINGS: tuple[Setting, ...] = (
+    Setting("target", None, "Target (label) column: 2 to 50 classes; rows with a missing label are dropped "
+            "and counted.", "input", required=True, short="-t", commands=(AUDIT, SERIALIZE, EMBED),
+            shown_default="required"),
+    Setting("shift_col", None, "Column whose values are domains: ID = --id-values, every other value with at "
+            "least --min-domain-rows rows is its own OOD split ood:<value>.", "split", optional=True,
+            commands=(AUDIT, SERIALIZE, EMBED)),
+    Setting("id_values", None, "Comma-separated ID values of --shift-col.", "split", kind="list",
+            optional=True, shown_default="most frequent"),
+    Setting("ood_path", None, "A second file with the same columns: the OOD rows (without the target "
+            "column: unlabelled).", "split", optional=True, flag="--ood"),
+    Setting("ood_unlabeled", False, "Ignore the --ood file's labels: estimate OOD accuracy by "
+            "agreement-on-the-line.", "split", kind="bool"),
+    Setting("min_domain_rows", 200, "Smallest domain that becomes its own OOD split.", "split", kind="int",
+            low=1),
+    Setting("synthetic_quantile", 0.8, "Without a shift, rows above this quantile of the first principal "
+            "component of the raw features are OOD.", "split", kind="float", low=0.0, high=1.0,
+            open_low=True, open_high=True),
+    Setting("test_size", 0.3, "Share of ID rows held out (stratified, seeded) as id_test.", "split",
+            kind="float", low=0.05, high=0.9),
+    Setting("drop_cols", (), "Comma-separated columns to leave out (ids, free text).", "input", kind="list",
+            commands=(AUDIT, SERIALIZE, EMBED), shown_default=""),
+    Setting("max_rows", None, "Stratified (target x domain), seeded sample of at most N rows; the report "
+            "says it sampled.", "input", kind="int", optional=True, low=50, shown_default="all"),
+    Setting("input_format", None, "csv, parquet or jsonl.", "input", optional=True,
+            choices=("csv", "parquet", "jsonl"), commands=(AUDIT, SERIALIZE, EMBED),
+            shown_default="by extension"),
+    Setting("encoding", "utf-8", "Text encoding of CSV/JSONL input.", "input",
+            commands=(AUDIT, SERIALIZE, EMBED)),
+    Setting("template", "sentence", "Row-to-text template: sentence, kv, json, or a custom text with "
+            "{column} fields.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
+    Setting("embedder", None, "sentence-transformers model name or local folder.", "embedding",
+            optional=True, commands=(AUDIT, EMBED), shown_default="packaged all-MiniLM-L6-v2"),
+    Setting("device", "auto", "Embedding device.", "embedding", choices=("auto", "cpu", "cuda"),
+            commands=(AUDIT, EMBED)),
+    Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
+            "embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
+            "'tecurate[fast]').", "embedding", choices=_precisions, commands=(AUDIT, EMBED)),
+    Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
+            commands=(AUDIT, EMBED),
+            shown_default="16 on CPU, two batches at a time (64 with int8); 256 on CUDA"),
+    Setting("cache_dir", None, "Cache folder for embeddings and model fits ($TECURATE_CACHE_DIR also "
+            "works).", "embedding", optional=True, commands=(AUDIT, EMBED),
+            shown_default="~/.cache/tecurate"),
+    Setting("use_cache", True, "Neither read nor write the embedding and model-fit caches.", "embedding",
+            kind="bool", flag="--no-cache", commands=(AUDIT, EMBED)),
+    Setting("families", ("logreg", "xgboost", "mlp"), "Comma-separated model families.", "grid",
+            kind="list", choices=_family_names, item="model family"),
+    Setting("n_configs", 8, "Configurations sampled per family; each is fitted on raw and on te.", "grid",
+            kind="int", low=1),
+    Setting("n_jobs", -1, "Parallel model fits (threads, one BLAS/OpenMP thread each); -1: all cores.",
+            "grid", kind="int"),
+    Setting("seed", 0, "One seed for sampling, splits, configurations and models.", "grid", kind="int"),
+    Setting("repeats", 1, "Re-run with seeds seed..seed+K-1 and report the spread; warn when the verdict "
+            "differs.", "grid", kind="int", low=1, high=100),
+    Setting("collapse_threshold", 0.99, "Majority-class rate at which a model counts as collapsed.", "gates",
+            kind="float", low=0.5, high=1.0, open_low=True),
+    _rate("max_collapse_rate", 0.5, "Fail when more te models collapse on a split."),
+    _rate("max_te_only_collapse_rate", 0.2, "Fail when more matched pairs collapse on te only; any is a "
+          "warning."),
+    _rate("max_accuracy_gap", 0.10, "Warn when median ID accuracy raw - te exceeds this."),
+    Setting("fail_on", "fail", "fail: only failures exit 1; warn: warnings too.", "gates", choices=FAIL_ON),
+    Setting("probit_eps", 1e-3, "Accuracies are clipped to [eps, 1-eps] before the probit.", "spurious",
+            kind="float", low=0.0, high=0.5, open_low=True, open_high=True),
+    Setting("n_bootstrap", 1000, "Bootstrap resamples for the CI of r.", "spurious", kind="int", low=0),
+    _rate("min_collapsed_share", 0.10, "collapse_inflated needs at least this share of collapsed points.",
+          "spurious"),
+    _rate("min_r2_drop", 0.20, "collapse_inflated needs R²(all) - R²(healthy) of at least this.", "spurious"),
+    Setting("min_healthy", 5, "Fewer healthy models than this: insufficient_healthy.", "spurious",
+            kind="int", low=3),
+)
+"""The audit's own knobs, in report order."""
+
+
+def plugin_settings() -> tuple[Setting, ...]:
+    """Knobs declared by registered gates (each gate owns its thresholds)."""
+    from tecurate.analysis import GATES
+
+    gates = GATES.values() if hasattr(GATES, "values") else GATES
+    return tuple(setting for gate in gates for setting in getattr(gate, "settings", ()))
+
+
+def _table() -> tuple[Setting, ...]:
+    table = (*CORE_SETTINGS, *plugin_settings())
+    names = [s.name for s in table]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"settings declared twice: {', '.join(duplicated)}")
+    return table
+
+
+SETTINGS: tuple[Setting, ...] = _table()
+"""Every knob, core first; :data:`AUDIT_SETTINGS` are the fields of :class:`AuditConfig`."""
+AUDIT_SETTINGS = tuple(s for s in SETTINGS if set(s.commands) & set(_TABLE))
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def settings_for(command: str) -> tuple[Setting, ...]:
+    """The knobs a command takes, in table order."""
+    return tuple(s for s in SETTINGS if command in s.commands)
+
+
+def _annotation(setting: Setting) -> str:
+    base = "tuple[str, ...]" if setting.kind == "list" else setting.kind
+    return f"{base} | None" if setting.optional else base
+
+
+def _post_init(self: Any) -> None:
+    for setting in AUDIT_SETTINGS:
+        setting.check(getattr(self, setting.name))
+    _check(bool(self.target), "--target must name a column")
+    _check(not (self.shift_col and self.ood_path), "use either --shift-col or --ood, not both")
+    _check(self.id_values is None or bool(self.shift_col), "--id-values needs --shift-col")
+    _check(not self.ood_unlabeled or bool(self.ood_path), "--ood-unlabeled needs --ood")
+    _check(self.precision == "fp32" or self.device != "cuda",
+           "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
+
+
+def _to_dict(self: Any) -> dict[str, Any]:
+    """The resolved configuration as plain JSON data (tuples become lists)."""
+    data = dataclasses.asdict(self)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def _make_config_class() -> type:
+    required = [s for s in AUDIT_SETTINGS if s.required]
+    fields = [(s.name, _annotation(s), dataclasses.field(metadata={"setting": s})) for s in required]
+    fields += [(s.name, _annotation(s), dataclasses.field(default=s.default, metadata={"setting": s}))
+               for s in AUDIT_SETTINGS if not s.required]
+    doc = ("Everything that decides an audit's outcome; echoed verbatim into the report.\n\n"
+           "Fields and defaults are the settings table (:data:`SETTINGS`); the CLI only overrides what\n"
+           "the user passed, so ``audit(path, AuditConfig(target=\"y\"))`` gives the CLI's report.")
+    cls = dataclasses.make_dataclass("AuditConfig", fields, frozen=True,
+                                     namespace={"__post_init__": _post_init, "to_dict": _to_dict,
+                                                "__doc__": doc})
+    cls.__module__ = __name__
+    return cls
+
+
+AuditConfig = _make_config_class()
 
 
 def _check(ok: bool, message: str) -> None:
@@ -109,18 +289,24 @@ def _check(ok: bool, message: str) -> None:
         raise TecurateError(message)
 
 
-def _field_types() -> dict[str, str]:
-    return {f.name: str(f.type) for f in dataclasses.fields(AuditConfig)}
+def _or_list(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """File values to the field's type: lists (or comma strings) become tuples."""
-    if "tuple" in _field_types()[name]:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list):
-            raise TecurateError(f"config key '{name}' must be a list or a comma-separated string")
-        return tuple(str(v) for v in value)
+def parse_list(value: str | Iterable[Any]) -> tuple[str, ...]:
+    """A comma-separated string (the CLI, a TOML string) or a list (TOML) as a tuple of names."""
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return tuple(v.strip() for v in items if v.strip())
+
+
+def coerce(setting: Setting, value: Any, source: str) -> Any:
+    """A config-file value to the knob's type; a wrong type names the key and the file."""
+    if setting.kind == "list":
+        if not isinstance(value, (str, list)):
+            raise TecurateError(f"{source}: '{setting.name}' must be a list or a comma-separated string")
+        return parse_list(value)
+    if setting.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     return value
 
 
@@ -135,8 +321,7 @@ def read_config_file(path: str | Path | None, *, cwd: str | Path = ".") -> tuple
         candidate = Path(cwd) / "pyproject.toml"
         if not candidate.is_file():
             return {}, None
-        data = _read_toml(candidate)
-        table = data.get("tool", {}).get("tecurate")
+        table = _read_toml(candidate).get("tool", {}).get("tecurate")
         if table is None:
             return {}, None
         source = f"{candidate} [tool.tecurate]"
@@ -149,13 +334,12 @@ def read_config_file(path: str | Path | None, *, cwd: str | Path = ".") -> tuple
         source = str(candidate)
     if not isinstance(table, dict):
         raise TecurateError(f"{source}: expected a table of settings")
-    known = _field_types()
     settings: dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
-        if name not in known:
+        if name not in BY_NAME:
             raise TecurateError(f"{source}: unknown setting '{key}'")
-        settings[name] = _coerce(name, value)
+        settings[name] = coerce(BY_NAME[name], value, source)
     return settings, source
 
 
@@ -167,12 +351,37 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise TecurateError(f"cannot parse {path}: {exc}") from None
 
 
-def resolve_config(cli: dict[str, Any], file_settings: dict[str, Any]) -> AuditConfig:
-    """CLI flags over file settings over defaults; ``None`` in ``cli`` means 'not given'."""
+def resolve_config(cli: dict[str, Any], file_settings: dict[str, Any]) -> Any:
+    """CLI flags over file settings over defaults; ``None`` in ``cli`` means 'not given'.
+
+    Returns an :class:`AuditConfig`; keys that are not audit settings (compare's) are ignored.
+    """
     merged = {**file_settings, **{k: v for k, v in cli.items() if v is not None}}
     if "target" not in merged:
         raise TecurateError("--target is required (or set 'target' in the config file)")
-    try:
-        return AuditConfig(**merged)
-    except TypeError as exc:
-        raise TecurateError(f"bad configuration: {exc}") from None
+    fields = {s.name for s in AUDIT_SETTINGS}
+    return AuditConfig(**{k: v for k, v in merged.items() if k in fields})
+
+
+def settings_markdown() -> str:
+    """The README's flag table, generated from :data:`SETTINGS` (a test keeps the two equal)."""
+    rows = ["| flag | default | allowed | commands | meaning |", "|---|---|---|---|---|"]
+    for s in SETTINGS:
+        flag = f"`{s.cli_flag}`" + (f" / `{s.short}`" if s.short else "")
+        allowed = s.allowed()
+        values = ", ".join(allowed) if allowed else s.bounds_text() if (s.low, s.high) != (None, None) else ""
+        default = s.default_text()
+        rows.append(f"| {flag} | {f'`{default}`' if default else ''} | {values} | {', '.join(s.commands)} | "
+                    f"{s.help} |")
+    return "\n".join(rows) + "\n"
+
+
+README_MARKERS = ("<!-- settings-table: generated from tecurate.config.SETTINGS -->", "<!-- /settings-table -->")
+
+
+def with_settings_table(readme: str) -> str:
+    """``readme`` with the block between :data:`README_MARKERS` replaced by :func:`settings_markdown`."""
+    start, end = README_MARKERS
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{settings_markdown()}{end}{tail}"

@@ -59,3 +59,46 @@ def test_standalone_file_and_errors(tmp_path):
 
 def test_no_pyproject_means_no_settings(tmp_path):
     assert read_config_file(None, cwd=tmp_path) == ({}, None)
+
+
+def test_readme_settings_table_is_the_generated_one():
+    from pathlib import Path
+
+    from tecurate.config import with_settings_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert readme == with_settings_table(readme), "README settings table is stale: run `make settings-table`"
+
+
+def test_every_setting_is_a_field_an_option_and_a_file_key(tmp_path):
+    import dataclasses
+
+    import typer
+
+    from tecurate.cli import app
+    from tecurate.config import AUDIT, AUDIT_SETTINGS, settings_for
+
+    assert [f.name for f in dataclasses.fields(AuditConfig)] == [s.name for s in AUDIT_SETTINGS]
+    assert all(f.metadata["setting"].default == f.default for f in dataclasses.fields(AuditConfig)
+               if f.default is not dataclasses.MISSING)
+    command = typer.main.get_command(app).commands["audit"]
+    flags = {flag for param in command.params for flag in param.opts}
+    assert {s.cli_flag for s in settings_for(AUDIT)} <= flags
+    lines = "\n".join(f"{s.name} = {s.default!r}".replace("'", '"').replace("(", "[").replace(")", "]")
+                      for s in AUDIT_SETTINGS if s.default is not None and not isinstance(s.default, bool))
+    path = tmp_path / "all.toml"
+    path.write_text(lines.replace('target = None', '') + '\ntarget = "y"\n')
+    settings, _ = read_config_file(path)
+    assert resolve_config({}, settings) == AuditConfig(target="y")
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"n_configs": "3"}, "--n-configs must be a whole number"),
+    ({"test_size": 0.95}, "--test-size must be between 0.05 and 0.9"),
+    ({"families": ()}, "--families must name at least one model family"),
+    ({"families": ("mlp", "mlp")}, "--families lists a model family twice"),
+    ({"synthetic_quantile": 1.0}, r"--synthetic-quantile must be in \(0, 1\)"),
+])
+def test_bounds_kinds_and_lists_come_from_the_table(changes, fragment):
+    with pytest.raises(TecurateError, match=fragment):
+        AuditConfig(target="y", **changes)

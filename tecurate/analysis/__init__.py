@@ -16,7 +16,7 @@ from tecurate.analysis._aotl import (
     fit_line,
     probit,
 )
-from tecurate.analysis._gates import GateResult, Verdict, decide
+from tecurate.analysis._gates import GATES, GateResult, Verdict, decide
 from tecurate.analysis._metrics import (
     DEFAULT_COLLAPSE_THRESHOLD,
     SplitMetrics,
@@ -40,6 +40,7 @@ from tecurate.analysis._summary import PairedSummary, SplitSummary, Summary, sum
 __all__ = [
     "DEFAULT_COLLAPSE_THRESHOLD",
     "DEFAULT_PROBIT_EPS",
+    "GATES",
     "REASONS",
     "REPRESENTATIONS",
     "STABILITY_GATE",
