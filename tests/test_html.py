@@ -8,13 +8,15 @@ import html
 import json
 import re
 from html.parser import HTMLParser
+from importlib import resources
 
 import pytest
 from conftest import ConstantEmbedder, make_frame
 from fake_reports import audit_report
 
-from tecurate.reporting import dumps
-from tecurate.reporting._html import COLORS, _clip_line, _Frame, _probit_ticks, render_html
+from tecurate.reporting import dumps, render_html
+from tecurate.reporting._html import COLORS
+from tecurate.reporting._html._svg import Frame, clip_line, probit_ticks
 
 HOSTILE_COLUMN = "<script>alert(1)</script>"
 HOSTILE_VALUE = "\"basic\" & 'co' <script>alert(\"x\")</script>"
@@ -94,6 +96,20 @@ def test_a_saved_report_renders_the_same_page(report):
     assert render_html(json.loads(dumps(report))) == render_html(report)
 
 
+def test_the_packaged_stylesheet_is_inlined(report):
+    css = resources.files("tecurate.reporting._html").joinpath("report.css").read_text("utf-8")
+    assert css.startswith("*{box-sizing:border-box}")
+    assert f"<style>\n{css}</style>" in render_html(report)
+
+
+def test_thresholds_shown_are_the_reports_own(report):
+    changed = copy.deepcopy(report)
+    changed["config"].update(collapse_threshold=0.97, probit_eps=0.005)
+    page = render_html(changed)
+    assert "At or beyond the dashed line (0.97)" in page
+    assert "clipped to [0.005, 1 − 0.005]" in page
+
+
 def test_verdict_and_reasons_come_first(report):
     page = render_html(report)
     order = [page.index(heading) for heading in ("<h2>Verdict", "<h2>Accuracy on the line",
@@ -159,17 +175,17 @@ def test_undefined_fits_render_without_lines(report):
 
 
 def test_lines_are_clipped_to_the_plot_box():
-    frame = _Frame((0.0, 1.0), (0.0, 1.0), 100, 100)
-    assert _clip_line(1.0, 0.0, frame) == (0.0, 0.0, 1.0, 1.0)
-    assert _clip_line(2.0, 0.0, frame) == (0.0, 0.0, 0.5, 1.0)
-    assert _clip_line(0.0, 0.5, frame) == (0.0, 0.5, 1.0, 0.5)
-    assert _clip_line(1.0, 5.0, frame) is None
-    assert _clip_line(0.0, 2.0, frame) is None
+    frame = Frame((0.0, 1.0), (0.0, 1.0), 100, 100)
+    assert clip_line(1.0, 0.0, frame) == (0.0, 0.0, 1.0, 1.0)
+    assert clip_line(2.0, 0.0, frame) == (0.0, 0.0, 0.5, 1.0)
+    assert clip_line(0.0, 0.5, frame) == (0.0, 0.5, 1.0, 0.5)
+    assert clip_line(1.0, 5.0, frame) is None
+    assert clip_line(0.0, 2.0, frame) is None
 
 
 @pytest.mark.parametrize("lo, hi", [(-3.2, 3.2), (-0.5, 0.5), (0.8, 1.1), (1.5, 2.4), (-0.1, 0.3)])
 def test_probit_axes_get_a_few_readable_ticks(lo, hi):
-    ticks = _probit_ticks(lo, hi, 1e-3)
+    ticks = probit_ticks(lo, hi, 1e-3)
     assert 2 <= len(ticks) <= 7
     assert all(lo <= position <= hi for position, _ in ticks)
     assert [acc for _, acc in ticks] == sorted(acc for _, acc in ticks)

@@ -1,5 +1,5 @@
 """Stage 5: the report. One :class:`AuditReport` tree, plain JSON data, and renderers of it
-(terminal, HTML, JUnit), plus ``compare`` of two saved reports.
+(terminal, JSON, HTML, JUnit) in one registry, plus ``compare`` of two saved reports.
 
 Renderers read the plain data, so a saved report renders exactly like a fresh one.
 """
@@ -7,6 +7,7 @@ Renderers read the plain data, so a saved report renders exactly like a fresh on
 from tecurate.reporting._compare import Check, Comparison, Thresholds, compare_reports
 from tecurate.reporting._html import render_html
 from tecurate.reporting._junit import audit_junit, compare_junit
+from tecurate.reporting._renderers import RENDERERS, Renderer, write_outputs
 from tecurate.reporting._report import SCHEMA_VERSION, AuditReport, dumps, read_report, schema, write_atomic
 from tecurate.reporting._terminal import (
     comparison_line,
@@ -17,10 +18,12 @@ from tecurate.reporting._terminal import (
 )
 
 __all__ = [
+    "RENDERERS",
     "SCHEMA_VERSION",
     "AuditReport",
     "Check",
     "Comparison",
+    "Renderer",
     "Thresholds",
     "audit_junit",
     "compare_junit",
@@ -35,4 +38,5 @@ __all__ = [
     "summary",
     "verdict_line",
     "write_atomic",
+    "write_outputs",
 ]

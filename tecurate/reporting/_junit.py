@@ -30,7 +30,7 @@ def audit_junit(report: Mapping[str, Any]) -> str:
                   "input": report["input"]["path"], "sha256": report["input"]["sha256"],
                   "tool_version": report["tool_version"]}
     return _document(f"tecurate audit {report['input']['path']}", "tecurate.audit", cases, properties,
-                     timestamp=report["created_at"], seconds=report["timings"].get("total", 0.0))
+                     timestamp=report["created_at"], seconds=report["timings"]["total"])
 
 
 def compare_junit(comparison: Comparison) -> str:

@@ -22,6 +22,11 @@ from tecurate.errors import TecurateError
 
 SCHEMA_VERSION = "1.0"
 
+_ORDER = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
+          "serialization", "embedding", "models", "summary", "aotl", "agreement", "verdict", "stability",
+          "timings", "warnings")
+"""The top-level keys of a report, in the order the JSON file lists them."""
+
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -44,7 +49,8 @@ class AuditReport:
     agreement: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     """Agreement-on-the-line estimates of OOD accuracy (tecurate.analysis._agreement)."""
     stability: Any = None
-    """Spread of the headline figures over ``--repeats`` seeds (tecurate.analysis._stability); None for one seed."""
+    """Spread of the headline figures over ``--repeats`` seeds (tecurate.analysis._stability);
+    None for one seed."""
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,10 +65,7 @@ class AuditReport:
                 point = fit.get("base_rate_point")
                 if point is not None:
                     point["class"] = classes[point["class"]]
-        order = ["schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
-                 "serialization", "embedding", "models", "summary", "aotl", "agreement", "verdict",
-                 "stability", "timings", "warnings"]
-        return {key: data[key] for key in order}
+        return {key: data[key] for key in _ORDER}
 
 
 def _plain(value: Any) -> Any:
@@ -110,8 +113,10 @@ def write_atomic(path: str | Path, content: str | bytes) -> None:
         raise
 
 
-_RENDERED = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
-             "serialization", "embedding", "models", "summary", "aotl", "verdict", "timings", "warnings")
+_OPTIONAL = ("agreement", "stability")
+"""Parts a renderer shows only when present (a report may predate them)."""
+
+_RENDERED = tuple(key for key in _ORDER if key not in _OPTIONAL)
 """What every renderer (terminal, HTML, JUnit, compare) reads from a saved report."""
 
 
@@ -129,6 +134,12 @@ def read_report(path: str | Path) -> dict[str, Any]:
         raise TecurateError(f"{path} has report schema version {data['schema_version']}; this tecurate "
                             f"reads version {SCHEMA_VERSION}")
     return data
+
+
+def split_names(report: Mapping[str, Any]) -> list[str]:
+    """The test splits a report scored, in its order: id_test first, then every OOD split."""
+    reps = report["summary"]["representations"]
+    return list(reps.get("te") or reps.get("raw") or {})
 
 
 def schema() -> dict[str, Any]:

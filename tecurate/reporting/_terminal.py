@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tecurate.reporting._compare import Check, Comparison
+from tecurate.reporting._report import split_names
 
 STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 
@@ -42,7 +43,7 @@ def collapse_table(report: Mapping[str, Any]) -> Table:
     table = Table(title="Collapse and accuracy per split", title_justify="left", expand=False)
     for header in ("split", "raw collapse", "te collapse", "te-only", "raw acc", "te acc", "gap"):
         table.add_column(header, justify="left" if header == "split" else "right")
-    for split in reps.get("te", reps.get("raw", {})):
+    for split in split_names(report):
         raw, te = reps.get("raw", {}).get(split), reps.get("te", {}).get(split)
         paired = summary["paired"].get(split)
         te_only = paired["te_only_collapse_rate"] if paired else None
