@@ -24,7 +24,7 @@ from typer.exceptions import TyperException
 from tecurate import __version__
 from tecurate.config import AUDIT, EMBED, SERIALIZE, Setting, parse_list, read_config_file, resolve_config, settings_for
 from tecurate.errors import TecurateError
-from tecurate.reporting import dumps, read_report, schema, write_atomic
+from tecurate.reporting import dumps, read_report, schema, write_atomic, write_outputs
 from tecurate.status import EXIT_INTERNAL, EXIT_PASS, EXIT_SIGINT, EXIT_USAGE
 
 T = TypeVar("T")
@@ -185,14 +185,9 @@ def audit(
 
         console = _stderr()
         report = _with_progress(console, quiet, lambda bars: run_audit(data, resolved, progress=bars)).to_dict()
-        text = dumps(report)
-        written = {}
-        if output is not None:
-            write_atomic(output, text)
-            written["JSON report"] = str(output)
-        written.update(_write_renderings(report, html=html, junit=junit))
+        written = write_outputs(report, {"json": output, "html": html, "junit": junit})
         if fmt == "json":
-            sys.stdout.write(text)
+            sys.stdout.write(dumps(report))
         _show(console, report, written, quiet)
     raise typer.Exit(report["verdict"]["exit_code"])
 
@@ -202,22 +197,6 @@ def _check_outputs(**paths: Path | None) -> None:
     for flag, path in paths.items():
         if path is not None and path.is_dir():
             raise TecurateError(f"--{flag} {path} is a folder; give a file name")
-
-
-def _write_renderings(report: dict[str, Any], *, html: Path | None, junit: Path | None) -> dict[str, str]:
-    """Write the HTML page and the JUnit file that were asked for; returns what went where."""
-    written = {}
-    if html is not None:
-        from tecurate.reporting import render_html
-
-        write_atomic(html, render_html(report))
-        written["HTML report"] = str(html)
-    if junit is not None:
-        from tecurate.reporting import audit_junit
-
-        write_atomic(junit, audit_junit(report))
-        written["JUnit XML"] = str(junit)
-    return written
 
 
 def _show(console: Console, report: dict[str, Any], written: dict[str, str], quiet: bool) -> None:
@@ -302,7 +281,7 @@ def report(
     with _errors():
         _check_outputs(html=html, junit=junit)
         data = read_report(saved)
-        _show(_stderr(), data, _write_renderings(data, html=html, junit=junit), quiet)
+        _show(_stderr(), data, write_outputs(data, {"html": html, "junit": junit}), quiet)
     raise typer.Exit(data["verdict"]["exit_code"])
 
 
@@ -334,10 +313,7 @@ def compare(
             te_only_collapse_rate=_first_given(max_te_only_regression, max_regression),
             accuracy_gap=_first_given(max_gap_regression, max_regression))
         comparison = compare_reports(read_report(old), read_report(new), thresholds)
-        if junit is not None:
-            from tecurate.reporting import compare_junit
-
-            write_atomic(junit, compare_junit(comparison))
+        written = write_outputs(comparison, {"junit": junit})
         if fmt == "json":
             sys.stdout.write(dumps(comparison.to_dict()))
         console = _stderr()
@@ -345,8 +321,8 @@ def compare(
             console.print(comparison_line(comparison), soft_wrap=True)
         else:
             console.print(comparison_summary(comparison))
-            if junit is not None:
-                console.print(Text(f"JUnit XML written to {junit}", style="dim"))
+            for label, path in written.items():
+                console.print(Text(f"{label} written to {path}", style="dim"))
     raise typer.Exit(comparison.exit_code)
 
 
