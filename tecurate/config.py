@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.errors import TecurateError
+from tecurate.grid import FAMILIES, default_families
 
-FAMILIES = ("logreg", "xgboost", "mlp", "rf")
-"""Model families tecurate can fit; see :mod:`tecurate.grid._fitting` for their grids."""
-
-DEFAULT_FAMILIES = ("logreg", "xgboost", "mlp")
 PRECISIONS = ("fp32", "int8")
 """Embedding precisions; int8 is a faster CPU path, see :mod:`tecurate.embedding._onnx_int8`."""
 FAIL_ON = ("fail", "warn")
@@ -49,7 +46,7 @@ class AuditConfig:
     cache_dir: str | None = None
     use_cache: bool = True
 
-    families: tuple[str, ...] = DEFAULT_FAMILIES
+    families: tuple[str, ...] = default_families()
     n_configs: int = 8
     n_jobs: int = -1
     seed: int = 0
