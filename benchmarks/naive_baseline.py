@@ -29,8 +29,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
-from tecurate.config import DEFAULT_FAMILIES  # noqa: E402
-from tecurate.grid import FIXED, build_estimator, sample_configs, validation_split  # noqa: E402
+from tecurate.grid import FAMILIES, default_families, sample_configs, validation_split  # noqa: E402
 
 
 def main() -> None:
@@ -78,10 +77,10 @@ def main() -> None:
     raw = encoder.fit(frame.iloc[train]).transform(frame)
     features = {"raw": raw, "te": te}
     accuracy = []
-    for config in sample_configs(DEFAULT_FAMILIES, args.n_configs, args.seed):
-        for representation, X in features.items():
+    for config in sample_configs(default_families(), args.n_configs, args.seed):
+        for X in features.values():
             estimator = _estimator(config.family, config.params, args.seed)
-            if "early_stopping_rounds" in FIXED[config.family]:  # the audit's own early stopping
+            if FAMILIES[config.family].stops_early:  # the audit's own early stopping
                 fit, held = validation_split(y[train], args.seed)
                 estimator.fit(X[train[fit]], y[train[fit]], eval_set=[(X[train[held]], y[train[held]])],
                               verbose=False)
@@ -103,8 +102,8 @@ def _value(value: object) -> str:
 
 def _estimator(family: str, params: dict, seed: int):
     """The audit's estimator with the same settings, except each library's default threading."""
-    estimator = build_estimator(family, params, seed)
-    if "n_jobs" in FIXED[family]:
+    estimator = FAMILIES[family].estimator(params, seed)
+    if "n_jobs" in FAMILIES[family].fixed:
         estimator.set_params(n_jobs=None)
     return estimator
 

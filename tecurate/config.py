@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.errors import TecurateError
+from tecurate.grid import FAMILIES, default_families
 from tecurate.status import FAIL_ON
 
 KINDS = {"str": str, "int": int, "float": float, "bool": bool, "list": tuple}
@@ -126,9 +127,7 @@ _KIND_WORDS = {"str": "a text", "int": "a whole number", "float": "a number", "b
 
 
 def _family_names() -> tuple[str, ...]:
-    from tecurate.grid import GRIDS
-
-    return tuple(GRIDS)
+    return FAMILIES.names()
 
 
 PRECISIONS = ("fp32", "int8")
@@ -188,7 +187,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             shown_default="~/.cache/tecurate"),
     Setting("use_cache", True, "Neither read nor write the embedding and model-fit caches.", "embedding",
             kind="bool", flag="--no-cache", commands=(AUDIT, EMBED)),
-    Setting("families", ("logreg", "xgboost", "mlp"), "Comma-separated model families.", "grid",
+    Setting("families", default_families(), "Comma-separated model families.", "grid",
             kind="list", choices=_family_names, item="model family"),
     Setting("n_configs", 8, "Configurations sampled per family; each is fitted on raw and on te.", "grid",
             kind="int", low=1),

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_grid import TOY, registered
 
-import tecurate.grid._fitting as models
 from tecurate.embedding import ContentStore
 from tecurate.grid import FitCache, array_digest, run_grid, sample_configs
 
-KWARGS = dict(n_classes=2, collapse_threshold=0.99, seed=0, n_jobs=1)
+KWARGS = {"n_classes": 2, "collapse_threshold": 0.99, "seed": 0, "n_jobs": 1}
 
 
 def _data(seed=0):
@@ -25,24 +25,25 @@ TESTS = {"id_test": np.arange(200, 260), "ood:b": np.arange(260, 300)}
 CONFIGS = sample_configs(["logreg", "xgboost"], 2, seed=0)
 
 
-def _run(tmp_path: Path, features, y, seed=0, tests=TESTS):
+def _run(tmp_path: Path, features, y, seed=0, tests=TESTS, configs=CONFIGS):
     cache = FitCache(ContentStore(tmp_path), features, y, TRAIN, tests, seed)
-    return run_grid(CONFIGS, features, y, TRAIN, tests, cache=cache, **{**KWARGS, "seed": seed})
+    return run_grid(configs, features, y, TRAIN, tests, cache=cache, **{**KWARGS, "seed": seed})
 
 
-def _forbid_fitting(monkeypatch):
-    def fail(*args, **kwargs):
-        raise AssertionError("a cached fit was refitted")
+def test_second_run_refits_nothing_and_reports_the_same(tmp_path):
+    built = []
 
-    monkeypatch.setattr(models, "fit_predict", fail)
+    def build(settings, seed):
+        built.append(settings)
+        return TOY.build(settings, seed)
 
-
-def test_second_run_refits_nothing_and_reports_the_same(tmp_path, monkeypatch):
     features, y = _data()
-    first = _run(tmp_path, features, y)
-    assert not any(m.cached for m in first.models)
-    _forbid_fitting(monkeypatch)
-    second = _run(tmp_path, features, y)
+    with registered(replace(TOY, name="counted", build=build)):
+        configs = CONFIGS + sample_configs(["counted"], 2, seed=0)
+        first = _run(tmp_path, features, y, configs=configs)
+        assert not any(m.cached for m in first.models) and len(built) == 4
+        second = _run(tmp_path, features, y, configs=configs)
+    assert len(built) == 4  # nothing rebuilt, so nothing refitted
     assert all(m.cached for m in second.models)
     assert [replace(m, cached=False) for m in second.models] == first.models
     for a, b in zip(first.predictions, second.predictions):
@@ -73,12 +74,29 @@ def test_anything_a_fit_depends_on_is_a_miss(tmp_path, change):
         assert cached == {"raw": False, "te": False}
 
 
-def test_a_changed_grid_setting_is_a_miss(tmp_path, monkeypatch):
+def _build_knn_again(settings, seed):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(**settings)
+
+
+@pytest.mark.parametrize(("change", "hit"), [
+    ({}, True),
+    ({"default": True}, True),
+    ({"fixed": {"leaf_size": 10}}, False),
+    ({"grid": {**TOY.grid, "n_neighbors": [*TOY.grid["n_neighbors"], 99]}}, False),
+    ({"build": _build_knn_again}, False),
+    ({"packages": ("scikit-learn", "scipy")}, False),
+], ids=["unchanged", "default", "fixed", "grid", "builder", "packages"])
+def test_a_changed_family_spec_is_a_miss_for_that_family_only(tmp_path, change, hit):
+    """The same configurations, fitted again after the family was re-registered with ``change``."""
     features, y = _data()
-    _run(tmp_path, features, y)
-    monkeypatch.setitem(models.FIXED, "xgboost", {**models.FIXED["xgboost"], "max_bin": 64})
-    again = _run(tmp_path, features, y)
-    assert {m.family: m.cached for m in again.models} == {"logreg": True, "xgboost": False}
+    with registered(TOY):
+        configs = CONFIGS + sample_configs(["toy"], 2, seed=0)
+        _run(tmp_path, features, y, configs=configs)
+    with registered(replace(TOY, **change)):
+        again = _run(tmp_path, features, y, configs=configs)
+    assert {m.family: m.cached for m in again.models} == {"logreg": True, "xgboost": True, "toy": hit}
 
 
 def test_a_corrupt_entry_is_refitted_not_trusted(tmp_path):

@@ -1,36 +1,32 @@
 """Stage 3: the matched model grid. Raw features, model families, fitting and the fit cache.
 
 The same sampled configuration is fitted on every representation, so a difference between
-the fits is due to the representation alone.
+the fits is due to the representation alone. Model families are specs in one registry,
+:data:`FAMILIES`: register a :class:`Family` and ``--families`` accepts its name.
 """
 
+from tecurate.grid._families import FAMILIES, default_families
+from tecurate.grid._family import Family
 from tecurate.grid._features import encode_raw
 from tecurate.grid._fitcache import FitCache, array_digest
 from tecurate.grid._fitting import (
-    FIXED,
-    GRIDS,
     ModelConfig,
-    build_estimator,
-    fit_predict,
     prediction_metrics,
     run_grid,
     sample_configs,
-    score,
     validation_split,
 )
 
 __all__ = [
-    "FIXED",
-    "GRIDS",
+    "FAMILIES",
+    "Family",
     "FitCache",
     "ModelConfig",
     "array_digest",
-    "build_estimator",
+    "default_families",
     "encode_raw",
-    "fit_predict",
     "prediction_metrics",
     "run_grid",
     "sample_configs",
-    "score",
     "validation_split",
 ]

@@ -4,31 +4,44 @@ Embedding is only half of a cold audit's cost; the model grid is most of a warm 
 the credit_data example's ~14 s once its embeddings were cached). A fit is a pure function of
 the estimator code, its parameters and seed, and the exact training and test matrices, so its
 test-split predictions are cached under a key built from all of them: any changed byte of the
-data, split, seed, grid or library version is a miss, never a stale hit. Entries live in the
-embedding cache's folder, written and verified the same way (sha256-named ``.npz`` files read
-with ``allow_pickle=False``); a corrupt or mismatched entry is simply refitted.
+data, split, seed, family spec, fitting code or library version is a miss, never a stale hit.
+Code is keyed by the source of the functions that fit (named below and in each family's
+builder), not by a file name, so moving it between modules neither invalidates nor hides an
+edit. Entries live in the embedding cache's folder, written and verified the same way
+(sha256-named ``.npz`` files read with ``allow_pickle=False``); a corrupt or mismatched entry
+is simply refitted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import io
 import json
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tecurate import __version__
-from tecurate.embedding import ContentStore, package_version
+from tecurate.grid._families import FAMILIES
+from tecurate.grid._family import Family
+from tecurate.grid._fitting import ModelConfig, fit_predict, validation_split
+
+if TYPE_CHECKING:
+    from tecurate.embedding import ContentStore
 
 _KIND = "fit"
 _SUFFIX = ".npz"
-_LAYOUT = "tecurate-fits-v1"
-_VERSIONED = ("scikit-learn", "xgboost", "xgboost-cpu", "numpy", "scipy")
-"""Packages whose upgrade could change a fitted model's predictions."""
+_LAYOUT = "tecurate-fits-v2"
+_FITTING_CODE = (fit_predict, validation_split, Family.estimator)
+"""What every fit runs besides its family's builder."""
+_FITTING_PACKAGES = ("numpy",)
+"""Packages the fitting code itself uses (each family names its own)."""
+_NOT_FITTED = frozenset({"default"})
+"""Family fields that do not change a fit: editing them keeps the cached fits."""
 
 
 def array_digest(array: np.ndarray) -> str:
@@ -60,7 +73,7 @@ class FitCache:
             "layout": _LAYOUT,
             "tecurate": __version__,
             "recipe": _recipe(),
-            "versions": {pkg: package_version(pkg) for pkg in _VERSIONED},
+            "versions": _versions(_FITTING_PACKAGES),
             "seed": seed,
             "y_train": array_digest(np.asarray(y)[train]),
             "train": array_digest(np.asarray(train)),
@@ -68,12 +81,11 @@ class FitCache:
         }
         self._identity = {rep: _digest({**shared, "representation": rep, "X": array_digest(X)})
                           for rep, X in features.items()}
+        self._families: dict[str, str] = {}
 
-    def load(self, family: str, params: Mapping[str, Any], fixed: Mapping[str, Any],
-             representation: str) -> tuple[dict[str, np.ndarray], float] | None:
+    def load(self, config: ModelConfig, representation: str) -> tuple[dict[str, np.ndarray], float] | None:
         """The cached predictions per test split and the original fit time, or None on a miss."""
-        data = self._store.load_file(self._identity[representation],
-                                     _entry(family, params, fixed), _SUFFIX)
+        data = self._store.load_file(self._identity[representation], self._entry(config), _SUFFIX)
         if data is None:
             return None
         try:
@@ -88,27 +100,57 @@ class FitCache:
         return ({name: flat[bounds[i]:bounds[i + 1]] for i, name in enumerate(self._sizes)},
                 seconds)
 
-    def store(self, family: str, params: Mapping[str, Any], fixed: Mapping[str, Any],
-              representation: str, predictions: Mapping[str, np.ndarray], seconds: float) -> bool:
+    def store(self, config: ModelConfig, representation: str, predictions: Mapping[str, np.ndarray],
+              seconds: float) -> bool:
         """Keep one fit's predictions; False when the cache folder is not writable."""
         flat = np.concatenate([np.asarray(predictions[name], dtype=np.int8) for name in self._sizes])
         buffer = io.BytesIO()
         np.savez(buffer, predictions=flat, seconds=np.float64(seconds))
-        return self._store.store_file(self._identity[representation],
-                                      _entry(family, params, fixed), _SUFFIX, buffer.getvalue())
+        return self._store.store_file(self._identity[representation], self._entry(config), _SUFFIX,
+                                      buffer.getvalue())
 
+    def _entry(self, config: ModelConfig) -> str:
+        """File-name prefix of one configuration: its family's spec and its parameters, hashed.
 
-def _entry(family: str, params: Mapping[str, Any], fixed: Mapping[str, Any]) -> str:
-    """File-name prefix of one configuration: the estimator's complete settings, hashed."""
-    return f"{_KIND}-{_digest({'family': family, 'params': params, 'fixed': fixed})[:32]}"
+        The family is read from the registry now, so a family re-registered with another
+        grid or fixed setting misses; its digest is taken once per grid.
+        """
+        if config.family not in self._families:
+            self._families[config.family] = _digest(_family_record(FAMILIES[config.family]))
+        return f"{_KIND}-{_digest({'family': self._families[config.family], 'params': config.params})[:32]}"
 
 
 def _digest(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=repr).encode()).hexdigest()
 
 
+def _family_record(family: Family) -> dict[str, Any]:
+    """Every field of the spec that a fit depends on, the builder as its source, and the versions
+    of the family's packages."""
+    record = {f.name: getattr(family, f.name) for f in dataclasses.fields(family) if f.name not in _NOT_FITTED}
+    record["build"] = _source(family.build)
+    record["packages"] = _versions(family.packages)
+    return record
+
+
 @cache
 def _recipe() -> str:
-    """Digest of the code that builds and fits the estimators: an edit to it (a new default, a
-    changed validation split) invalidates every cached fit, even within one tecurate version."""
-    return hashlib.sha256(Path(__file__).with_name("_fitting.py").read_bytes()).hexdigest()
+    """Digest of the code every fit runs: an edit to it (a new default, a changed validation
+    split) invalidates every cached fit, even within one tecurate version."""
+    return hashlib.sha256("\n".join(_source(code) for code in _FITTING_CODE).encode()).hexdigest()
+
+
+def _source(code: Any) -> str:
+    """The source of a function; where there is none to read (a REPL, a ``partial``), its repr,
+    which names the object's address: a miss in every new process, never a stale hit."""
+    try:
+        return inspect.getsource(code)
+    except (OSError, TypeError):
+        return repr(code)
+
+
+def _versions(packages: tuple[str, ...]) -> dict[str, str]:
+    # Imported here: the embedding stage imports the configuration, which reads the family registry.
+    from tecurate.embedding import package_version
+
+    return {package: package_version(package) for package in packages}

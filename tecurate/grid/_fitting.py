@@ -1,10 +1,9 @@
 """The matched model grid: one sampled configuration, fitted on raw features and on embeddings.
 
-Grids deliberately span well-tuned and aggressive settings (strong regularization, tiny
-networks, huge or tiny learning rates, very shallow trees): collapse shows at the edges,
-and an audit that only tries sensible settings would never see it. The same parameter
-dict and the same ``random_state`` are used for both representations, so any difference
-between the two fits is due to the representation alone.
+The same parameter dict and the same seed are used for both representations, so any
+difference between the two fits is due to the representation alone. What a family's grid and
+estimator are lives in its spec (:mod:`tecurate.grid._families`); this module only samples,
+fits and scores.
 """
 
 from __future__ import annotations
@@ -13,11 +12,11 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import ClassifierMixin
 from sklearn.model_selection import ParameterSampler
 from threadpoolctl import threadpool_limits
 
@@ -33,51 +32,14 @@ from tecurate.analysis import (
     prediction_entropy,
     split_metrics,
 )
+from tecurate.grid._families import FAMILIES
 
 if TYPE_CHECKING:
     from tecurate.grid._fitcache import FitCache
 
-GRIDS: dict[str, dict[str, list[Any]]] = {
-    "logreg": {
-        "C": [1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0],
-        "class_weight": [None, "balanced"],
-        "max_iter": [50, 300],
-    },
-    "xgboost": {
-        "n_estimators": [10, 50, 150, 300],
-        "max_depth": [1, 2, 4, 6],
-        "learning_rate": [0.001, 0.01, 0.1, 0.3, 1.0],
-        "reg_lambda": [0.0, 1.0, 100.0, 1000.0],
-        "min_child_weight": [1, 10, 100],
-        "subsample": [0.5, 1.0],
-    },
-    "mlp": {
-        "hidden_layer_sizes": [(2,), (8,), (32,), (64, 32)],
-        "alpha": [1e-4, 1e-2, 1.0, 10.0, 100.0],
-        "learning_rate_init": [1e-4, 1e-3, 1e-2, 0.1],
-        "max_iter": [30, 200],
-    },
-    "rf": {
-        "n_estimators": [25, 100, 200],
-        "max_depth": [1, 2, 4, 8, None],
-        "min_samples_leaf": [1, 10, 50, 200],
-        "max_features": ["sqrt", 0.3, 1.0],
-        "class_weight": [None, "balanced"],
-    },
-}
-"""Sampled hyper-parameters per family (edit here to change what an audit explores)."""
 
-FIXED: dict[str, dict[str, Any]] = {
-    "logreg": {},
-    "xgboost": {"tree_method": "hist", "n_jobs": 1, "verbosity": 0, "early_stopping_rounds": 10},
-    "mlp": {"early_stopping": True, "n_iter_no_change": 10},
-    "rf": {"n_jobs": 1},
-}
-"""Settings that are not explored: thread counts (parallelism is across models) and early stopping."""
-
-VALIDATION_FRACTION = 0.1
-"""Share of each class's training rows held out to stop XGBoost early, as MLPClassifier's own
-early stopping does (its default ``validation_fraction``)."""
+Outcome = tuple[dict[str, np.ndarray], float, bool]
+"""One fit's predicted class codes per test split, its fit time, and whether it came from the cache."""
 
 
 @dataclass(frozen=True)
@@ -93,33 +55,11 @@ def sample_configs(families: Sequence[str], n_configs: int, seed: int) -> list[M
     """``n_configs`` distinct configurations per family, reproducible from ``seed``."""
     configs = []
     for offset, family in enumerate(families):
-        sampler = ParameterSampler(GRIDS[family], n_iter=n_configs, random_state=seed + offset)
+        sampler = ParameterSampler(dict(FAMILIES[family].grid), n_iter=n_configs, random_state=seed + offset)
         for i, params in enumerate(sampler):
             ordered = {k: params[k] for k in sorted(params)}
             configs.append(ModelConfig(family, f"{family}-{i:02d}", ordered))
     return configs
-
-
-def build_estimator(family: str, params: Mapping[str, Any], seed: int) -> ClassifierMixin:
-    """A fresh estimator; imports are local so a run without a family never pays for it."""
-    kwargs = {**FIXED[family], **params, "random_state": seed}
-    if family == "logreg":
-        from sklearn.linear_model import LogisticRegression
-
-        return LogisticRegression(**kwargs)
-    if family == "xgboost":
-        from xgboost import XGBClassifier
-
-        return XGBClassifier(**kwargs)
-    if family == "mlp":
-        from sklearn.neural_network import MLPClassifier
-
-        return MLPClassifier(**kwargs)
-    if family == "rf":
-        from sklearn.ensemble import RandomForestClassifier
-
-        return RandomForestClassifier(**kwargs)
-    raise ValueError(f"unknown family {family!r}")
 
 
 def prediction_metrics(y_pred: np.ndarray, n_classes: int, collapse_threshold: float) -> PredictionMetrics:
@@ -145,20 +85,21 @@ def fit_predict(
 
     Classes absent from the training rows are re-coded to a contiguous range for the estimator
     (XGBoost insists) and mapped back, so metrics always see the global codes. Families that
-    stop early on a validation set (``early_stopping_rounds`` in :data:`FIXED`) get one carved
-    from the training rows by :func:`validation_split`, the same rows for raw and te.
+    stop early on a validation set (:attr:`Family.stops_early`) get one carved from the training
+    rows by :func:`validation_split`, the same rows for raw and te.
     """
+    family = FAMILIES[config.family]
     present = np.unique(y[train])
     local = np.searchsorted(present, y[train])
-    estimator = build_estimator(config.family, config.params, seed)
+    estimator = family.estimator(config.params, seed)
     fit_kwargs: dict[str, Any] = {}
     fit_rows = np.arange(train.size)
-    if "early_stopping_rounds" in FIXED[config.family]:
+    if family.stops_early:
         fit_rows, held_out = validation_split(local, seed)
         if held_out.size:
             fit_kwargs = {"eval_set": [(X[train[held_out]], local[held_out])], "verbose": False}
         else:
-            estimator.set_params(early_stopping_rounds=None)
+            estimator.set_params(**family.without_validation)
     start = time.perf_counter()
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -168,13 +109,14 @@ def fit_predict(
     return predictions, time.perf_counter() - start
 
 
-def validation_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions to fit on and to validate on: :data:`VALIDATION_FRACTION` of each class, rounded
-    down, so every class keeps a training row and a class with under 10 rows is never held out.
+def validation_split(labels: np.ndarray, seed: int, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Positions to fit on and to validate on: ``fraction`` of each class, rounded down, so every
+    class keeps a training row and a class with under 10 rows is never held out. The default 0.1
+    is MLPClassifier's own ``validation_fraction``, so every family that stops early holds out alike.
     """
     rng = np.random.default_rng(seed)
     held_out = np.concatenate([
-        rng.choice(rows, int(rows.size * VALIDATION_FRACTION), replace=False)
+        rng.choice(rows, int(rows.size * fraction), replace=False)
         for rows in (np.flatnonzero(labels == code) for code in np.unique(labels))
     ]) if labels.size else np.zeros(0, dtype=np.intp)
     keep = np.ones(labels.size, dtype=bool)
@@ -222,47 +164,72 @@ def run_grid(
     """Fit every configuration on every representation in ``features`` ("raw", "te").
 
     Fits found in ``cache`` are not refitted (their results say ``cached``); new ones are
-    stored. Models run in parallel threads, one BLAS/OpenMP thread each, so two cores run two
-    fits instead of four threads fighting. Threads, not processes: xgboost, BLAS and the solvers
+    stored. Results come back in a fixed order (configuration, then representation) whatever
+    order the fits finish in.
+    """
+    tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
+    outcomes = _look_up(tasks, cache)
+    fit = partial(_fit_task, features=features, y=y, train=train, tests=tests, seed=seed)
+    _fit_missing(tasks, outcomes, fit, n_jobs, cache, progress or (lambda done, total: None))
+    return _score_all(tasks, outcomes, y, tests, n_classes=n_classes,
+                      collapse_threshold=collapse_threshold, unlabelled=unlabelled)
+
+
+def _look_up(tasks: Sequence[tuple[ModelConfig, str]], cache: FitCache | None) -> list[Outcome | None]:
+    """The cached outcome of each task, None where it must be fitted."""
+    if cache is None:
+        return [None] * len(tasks)
+    hits = (cache.load(cfg, rep) for cfg, rep in tasks)
+    return [None if hit is None else (*hit, True) for hit in hits]
+
+
+def _fit_task(task: tuple[ModelConfig, str], *, features: Mapping[str, np.ndarray], y: np.ndarray,
+              train: np.ndarray, tests: Mapping[str, np.ndarray],
+              seed: int) -> tuple[dict[str, np.ndarray], float]:
+    config, representation = task
+    return fit_predict(config, features[representation], y, train, tests, seed)
+
+
+def _fit_missing(
+    tasks: Sequence[tuple[ModelConfig, str]],
+    outcomes: list[Outcome | None],
+    fit: Callable[[tuple[ModelConfig, str]], tuple[dict[str, np.ndarray], float]],
+    n_jobs: int,
+    cache: FitCache | None,
+    progress: Callable[[int, int], None],
+) -> None:
+    """Fit the tasks without an outcome, in parallel, filling ``outcomes`` and the cache.
+
+    Models run in parallel threads, one BLAS/OpenMP thread each, so two cores run two fits
+    instead of four threads fighting. Threads, not processes: xgboost, BLAS and the solvers
     release the GIL, and threads skip the worker start-up (every library imported again) and
     the copy of the feature matrices (credit_data grid on 2 shared cores, medians of 3 in two
     sessions: 6.6-8.0 s with threads, 16.5-17.1 s with loky processes, 12.2-12.3 s sequential).
-    Results come back in a fixed order (configuration, then representation) whatever order
-    the fits finish in.
     """
-    tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
-    total = len(tasks)
-    outcomes: list[tuple[dict[str, np.ndarray], float, bool] | None] = [None] * total
-    if cache is not None:
-        for i, (cfg, rep) in enumerate(tasks):
-            hit = cache.load(cfg.family, cfg.params, FIXED[cfg.family], rep)
-            if hit is not None:
-                outcomes[i] = (*hit, True)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    done = total - len(todo)
-    if progress:
-        progress(done, total)
+    done = len(tasks) - len(todo)
+    progress(done, len(tasks))
     workers = min(effective_n_jobs(n_jobs), len(todo)) if todo else 1
-    calls = (delayed(fit_predict)(tasks[i][0], features[tasks[i][1]], y, train, tests, seed)
-             for i in todo)
     # One limit for the whole grid: the per-fit limit alone would be lifted by the first thread
     # to finish while the other is still fitting.
     with threadpool_limits(limits=1):
         parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator")
-        for i, (predictions, seconds) in zip(todo, parallel(calls)):
+        for i, (predictions, seconds) in zip(todo, parallel(delayed(fit)(tasks[i]) for i in todo)):
             outcomes[i] = (predictions, seconds, False)
             if cache is not None:
-                cfg, rep = tasks[i]
-                cache.store(cfg.family, cfg.params, FIXED[cfg.family], rep, predictions, seconds)
+                cache.store(*tasks[i], predictions, seconds)
             done += 1
-            if progress:
-                progress(done, total)
+            progress(done, len(tasks))
+
+
+def _score_all(tasks: Sequence[tuple[ModelConfig, str]], outcomes: Sequence[Outcome | None],
+               y: np.ndarray, tests: Mapping[str, np.ndarray], **scoring: Any) -> GridRun:
+    """Every task's metrics, and its predictions for the agreement analysis, in task order."""
     run = GridRun(models=[], predictions=[])
-    for (cfg, rep), outcome in zip(tasks, outcomes):
-        assert outcome is not None
+    for (cfg, rep), outcome in zip(tasks, outcomes, strict=True):
+        assert outcome is not None, "every task is cached or fitted before scoring"
         predictions, seconds, cached = outcome
-        run.models.append(score(cfg, rep, predictions, y, tests, n_classes=n_classes,
-                                collapse_threshold=collapse_threshold, unlabelled=unlabelled,
-                                fit_seconds=seconds, cached=cached))
+        run.models.append(score(cfg, rep, predictions, y, tests, fit_seconds=seconds, cached=cached,
+                                **scoring))
         run.predictions.append(predictions)
     return run
