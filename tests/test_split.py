@@ -227,3 +227,9 @@ def test_split_synthetic_handles_nan_and_rejects_constant():
     assert len(splits.ood["ood:synthetic"]) == 100
     with pytest.raises(TecurateError, match="do not vary"):
         synthetic(np.ones((50, 3)), np.tile([0, 1], 25))
+
+
+def test_shift_column_missing_everywhere():
+    values = pd.Series([None] * 40, dtype=object)
+    with pytest.raises(TecurateError, match="missing in every row"):
+        by_column(values, np.tile([0, 1], 20), column="g")
