@@ -8,9 +8,10 @@
 
 __version__ = "0.1.0"
 
+from tecurate.analysis import Analysis, analyze
 from tecurate.config import AuditConfig
 from tecurate.errors import TecurateError
 from tecurate.pipeline import audit
 from tecurate.reporting import AuditReport
 
-__all__ = ["AuditConfig", "AuditReport", "TecurateError", "__version__", "audit"]
+__all__ = ["Analysis", "AuditConfig", "AuditReport", "TecurateError", "__version__", "analyze", "audit"]

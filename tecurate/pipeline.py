@@ -1,8 +1,10 @@
 """``audit``: the whole pipeline, from a table on disk to an :class:`AuditReport`.
 
-load -> validate -> sample -> split -> serialize -> embed -> matched grid -> metrics
--> summary -> accuracy-on-the-line and agreement-on-the-line -> verdict. Everything the user can get wrong is
-checked before the first expensive stage (embedding). Nothing here prints or exits.
+One audit is a row of small stages, each a function from the previous stage's frozen record to
+the next one's: load (read, check columns, encode the target) -> split (sample, ID/OOD) ->
+serialize -> embed -> features -> fit (matched grid) -> analyze (:func:`tecurate.analysis.analyze`)
+-> report. Each stage's time goes into the report under its name. Everything the user can get
+wrong is checked before the first expensive stage (embedding). Nothing here prints or exits.
 """
 
 from __future__ import annotations
@@ -10,29 +12,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 
 from tecurate import __version__
-from tecurate.analysis import (
-    SpuriousThresholds,
-    assess_stability,
-    class_shares,
-    decide,
-    fit_agreement,
-    fit_aotl,
-    summarize,
-)
+from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, class_shares
 from tecurate.config import AuditConfig
 from tecurate.data import (
     ID_TEST,
     LoadedTable,
+    Serializer,
+    ShiftInfo,
     Splits,
     Target,
-    check_column,
     feature_columns,
     make_serializer,
     prepare_target,
@@ -126,9 +121,6 @@ def serialize_table(path: str, config: AuditConfig, limit: int | None = None) ->
     """The text of every row (or the first ``limit``), in file order, as the audit writes it:
     target, shift column and dropped columns left out."""
     table = read_table(path, input_format=config.input_format, encoding=config.encoding)
-    check_column(table.frame, config.target, "target")
-    if config.shift_col:
-        check_column(table.frame, config.shift_col, "shift")
     columns = feature_columns(table.frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
     frame = table.frame if limit is None else table.frame.head(limit)
     return make_serializer(config.template, columns).serialize(frame)
@@ -149,113 +141,158 @@ def embed_table(
     """
     notify: Progress = progress or (lambda stage, done, total: None)
     texts = serialize_table(path, config)
-    model = _Model(config, embedder).get()
-    return embed_texts(texts, model, batch_size=config.batch_size or default_batch_size(model),
-                       cache=_embedding_cache(config),
-                       progress=lambda done, total: notify("embed", done, total))
+    return _embed(texts, _Model(config, embedder).get(), config, _embedding_cache(config), notify)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """The table after the load stage: rows with a target (plus unlabelled OOD rows), checked."""
+
+    table: LoadedTable
+    frame: pd.DataFrame
+    target: Target
+    ood_mask: np.ndarray | None
+    """Marks the rows of the ``--ood`` file; None without one."""
+    ood_labelled: bool
+    serializer: Serializer
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The rows the audit uses (sampled, in some split), renumbered from 0, and each split's positions."""
+
+    frame: pd.DataFrame
+    codes: np.ndarray
+    splits: dict[str, np.ndarray]
+    """``id_train``, ``id_test`` and each OOD split, in that order."""
+    shift: ShiftInfo
+    sampled: bool
+    unlabelled: frozenset[str]
+    warnings: tuple[str, ...]
+
+    @property
+    def tests(self) -> dict[str, np.ndarray]:
+        return {name: rows for name, rows in self.splits.items() if name != "id_train"}
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """The texts of the used rows and their embeddings, row-aligned."""
+
+    texts: list[str]
+    vectors: np.ndarray
+    info: EmbeddingInfo
 
 
 def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progress) -> AuditReport:
-    """One audit with one seed."""
+    """One audit with one seed: each stage's output is the next one's input."""
     clock = _Clock()
     store = _embedding_cache(config)
-    warnings: list[str] = []
-
     with clock.stage("load"):
-        table = read_table(path, input_format=config.input_format, encoding=config.encoding)
-        frame, ood_mask, ood_labelled = _with_ood_file(table, config)
-        check_column(frame, config.target, "target")
-        if config.shift_col:
-            check_column(frame, config.shift_col, "shift")
-            if config.shift_col == config.target:
-                raise TecurateError("--shift-col must differ from --target")
-        frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
-        columns = feature_columns(frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
-        serializer = make_serializer(config.template, columns)
-        if target.n_dropped_missing:
-            warnings.append(f"dropped {target.n_dropped_missing} rows with a missing target")
-
+        loaded = _load(path, config)
     with clock.stage("split"):
-        frame, codes, ood_mask, sampled = _sample(frame, target.codes, ood_mask, config)
-        if sampled:
-            warnings.append(f"sampled {len(frame)} of {target.codes.size} rows (--max-rows {config.max_rows})")
-        splits = _split(frame, codes, ood_mask, columns, config)
-        warnings.extend(splits.shift.warnings)
-        warnings.extend(_check_training_classes(codes, splits, target))
-        unlabelled = frozenset() if ood_labelled else frozenset(splits.ood)
-        if unlabelled:
-            warnings.append(f"the OOD rows of {config.ood_path} are unlabelled: accuracy, the accuracy gap "
-                            "and accuracy-on-the-line are not measured on them; agreement-on-the-line "
-                            "estimates each model's OOD accuracy instead")
-
-    used = np.unique(np.concatenate([splits.id_train, splits.id_test, *splits.ood.values()]))
-    local = {name: np.searchsorted(used, rows) for name, rows in
-             [("id_train", splits.id_train), ("id_test", splits.id_test), *splits.ood.items()]}
-    frame = frame.iloc[used].reset_index(drop=True)
-    codes = codes[used]
-
+        rows = _choose_rows(loaded, config)
     model = embedder.get()
-
     with clock.stage("serialize"):
-        texts = serializer.serialize(frame)
-
+        texts = loaded.serializer.serialize(rows.frame)
     with clock.stage("embed"):
-        te, embedding = embed_texts(texts, model,
-                                    batch_size=config.batch_size or default_batch_size(model),
-                                    cache=store,
-                                    progress=lambda done, total: notify("embed", done, total))
-
+        embedded = _Embedded(texts, *_embed(texts, model, config, store, notify))
     with clock.stage("features"):
-        raw = encode_raw(frame, columns, local["id_train"])
-
-    tests = {ID_TEST: local["id_test"], **{name: local[name] for name in splits.ood}}
+        features = {"raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
+                    "te": embedded.vectors}
     with clock.stage("fit"):
-        configs = sample_configs(config.families, config.n_configs, config.seed)
-        features = {"raw": raw, "te": te}
-        fits = (FitCache(store, features, codes, local["id_train"], tests, config.seed)
-                if store is not None else None)
-        run = run_grid(configs, features, codes, local["id_train"], tests,
-                       n_classes=len(target.classes), collapse_threshold=config.collapse_threshold,
-                       seed=config.seed, unlabelled=unlabelled, n_jobs=config.n_jobs, cache=fits,
-                       progress=lambda done, total: notify("fit", done, total))
-        models = run.models
-
+        run = _fit(features, rows, len(loaded.target.classes), config, store, notify)
     with clock.stage("analyze"):
-        shares = {name: class_shares(codes[rows], len(target.classes))
-                  for name, rows in tests.items() if name not in unlabelled}
-        summary = summarize(models)
-        thresholds = SpuriousThresholds(min_collapsed_share=config.min_collapsed_share,
-                                        min_r2_drop=config.min_r2_drop, min_healthy=config.min_healthy)
-        lines = fit_aotl(models, shares, thresholds=thresholds, eps=config.probit_eps,
-                         n_bootstrap=config.n_bootstrap, seed=config.seed)
-        agreement = fit_agreement(run, eps=config.probit_eps)
-        verdict = decide(summary, lines, config)
+        analysis = analyze(run.models, _class_shares(rows, len(loaded.target.classes)), config,
+                           predictions=run.predictions)
+    return _report(config, loaded, rows, embedded, run, analysis, clock.total())
 
-    n_classes = len(target.classes)
-    distribution = {name: dict(zip(target.classes, class_shares(codes[rows], n_classes).round(6).tolist()))
-                    for name, rows in local.items() if name not in unlabelled}
-    counts = {name: int(rows.size) for name, rows in local.items()}
+
+def _load(path: str, config: AuditConfig) -> _Loaded:
+    """Read the table (and the ``--ood`` file), check every column named, encode the target."""
+    table = read_table(path, input_format=config.input_format, encoding=config.encoding)
+    frame, ood_mask, ood_labelled = _with_ood_file(table, config)
+    columns = feature_columns(frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
+    frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
+    serializer = make_serializer(config.template, columns)
+    warnings = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
+    return _Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(warnings))
+
+
+def _choose_rows(loaded: _Loaded, config: AuditConfig) -> _Rows:
+    """Sample, split, then keep only the rows some split holds."""
+    frame, codes, ood_mask, sampled = _sample(loaded.frame, loaded.target.codes, loaded.ood_mask, config)
+    splits = _split(frame, codes, ood_mask, list(loaded.serializer.columns), config)
+    unlabelled = frozenset() if loaded.ood_labelled else frozenset(splits.ood)
+    warnings = [*loaded.warnings]
+    if sampled:
+        warnings.append(f"sampled {len(frame)} of {loaded.target.codes.size} rows (--max-rows {config.max_rows})")
+    warnings.extend(splits.shift.warnings)
+    warnings.extend(_absent_classes(codes[splits.id_train], loaded.target))
+    if unlabelled:
+        warnings.append(f"the OOD rows of {config.ood_path} are unlabelled: accuracy, the accuracy gap "
+                        "and accuracy-on-the-line are not measured on them; agreement-on-the-line "
+                        "estimates each model's OOD accuracy instead")
+    named = {"id_train": splits.id_train, ID_TEST: splits.id_test, **splits.ood}
+    used = np.unique(np.concatenate(list(named.values())))
+    return _Rows(frame=frame.iloc[used].reset_index(drop=True), codes=codes[used],
+                 splits={name: np.searchsorted(used, part) for name, part in named.items()},
+                 shift=splits.shift, sampled=sampled, unlabelled=unlabelled, warnings=tuple(warnings))
+
+
+def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: ContentStore | None,
+           notify: Progress) -> tuple[np.ndarray, EmbeddingInfo]:
+    """The audit's and ``embed_table``'s one way to embed: same batch size, cache and progress."""
+    return embed_texts(texts, model, batch_size=config.batch_size or default_batch_size(model), cache=store,
+                       progress=lambda done, total: notify("embed", done, total))
+
+
+def _fit(features: dict[str, np.ndarray], rows: _Rows, n_classes: int, config: AuditConfig,
+         store: ContentStore | None, notify: Progress) -> GridRun:
+    """The matched grid: every sampled configuration on both representations."""
+    train, tests = rows.splits["id_train"], rows.tests
+    fits = FitCache(store, features, rows.codes, train, tests, config.seed) if store is not None else None
+    return run_grid(sample_configs(config.families, config.n_configs, config.seed), features, rows.codes,
+                    train, tests, n_classes=n_classes, collapse_threshold=config.collapse_threshold,
+                    seed=config.seed, unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
+                    progress=lambda done, total: notify("fit", done, total))
+
+
+def _class_shares(rows: _Rows, n_classes: int, *, include_train: bool = False) -> dict[str, np.ndarray]:
+    """True class shares of each labelled split (the test splits, or every split)."""
+    chosen = rows.splits if include_train else rows.tests
+    return {name: class_shares(rows.codes[part], n_classes)
+            for name, part in chosen.items() if name not in rows.unlabelled}
+
+
+def _report(config: AuditConfig, loaded: _Loaded, rows: _Rows, embedded: _Embedded, run: GridRun,
+            analysis: Analysis, timings: dict[str, float]) -> AuditReport:
+    table, target = loaded.table, loaded.target
+    shares = _class_shares(rows, len(target.classes), include_train=True)
     return AuditReport(
         tool_version=__version__,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         input={"path": table.path, "sha256": table.sha256, "format": table.input_format,
-               "n_rows": table.n_rows, "n_columns": table.n_columns, "n_rows_used": int(used.size),
-               "sampled": sampled, "n_dropped_missing_target": target.n_dropped_missing,
+               "n_rows": table.n_rows, "n_columns": table.n_columns, "n_rows_used": len(rows.codes),
+               "sampled": rows.sampled, "n_dropped_missing_target": target.n_dropped_missing,
                "ood_path": config.ood_path},
         config=config.to_dict(),
-        target={"name": target.name, "classes": list(target.classes), "n_classes": n_classes,
-                "distribution": distribution, "n_rows": counts},
-        shift=splits.shift,
-        serialization={"template": config.template, "columns": list(serializer.columns),
-                       "example": texts[0] if texts else ""},
-        embedding=embedding,
-        models=models,
-        summary=summary,
-        aotl=lines,
-        agreement=agreement,
-        verdict=verdict,
-        timings=clock.total(),
-        warnings=warnings,
+        target={"name": target.name, "classes": list(target.classes), "n_classes": len(target.classes),
+                "distribution": {name: dict(zip(target.classes, share.round(6).tolist()))
+                                 for name, share in shares.items()},
+                "n_rows": {name: int(part.size) for name, part in rows.splits.items()}},
+        shift=rows.shift,
+        serialization={"template": config.template, "columns": list(loaded.serializer.columns),
+                       "example": embedded.texts[0] if embedded.texts else ""},
+        embedding=embedded.info,
+        models=run.models,
+        summary=analysis.summary,
+        aotl=analysis.aotl,
+        agreement=analysis.agreement,
+        verdict=analysis.verdict,
+        timings=timings,
+        warnings=list(rows.warnings),
     )
 
 
@@ -321,6 +358,7 @@ def _sample(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
 
 def _split(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
            columns: list[str], config: AuditConfig) -> Splits:
+    """ID / OOD by the shift column, else by the ``--ood`` file, else a synthetic shift."""
     common = {"test_size": config.test_size, "seed": config.seed}
     if config.shift_col:
         return split_by_column(frame[config.shift_col], codes, column=config.shift_col,
@@ -333,15 +371,11 @@ def _split(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
     return split_synthetic(features, codes, quantile=config.synthetic_quantile, **common)
 
 
-def _check_training_classes(codes: np.ndarray, splits: Splits, target: Target) -> list[str]:
-    """At least two classes must be learnable; classes only seen outside ID-train are a warning."""
-    present = set(np.unique(codes[splits.id_train]).tolist())
-    if len(present) < 2:
-        raise TecurateError(f"the ID training rows hold a single class of target '{target.name}'; "
-                            "choose other --id-values or another shift column")
+def _absent_classes(train_codes: np.ndarray, target: Target) -> list[str]:
+    """Classes only seen outside ID-train are a warning (the split already needs two in it)."""
+    present = set(np.unique(train_codes).tolist())
     absent = [target.classes[c] for c in range(len(target.classes)) if c not in present]
     if not absent:
         return []
     return [f"class(es) {', '.join(absent[:5])} of target '{target.name}' never occur in the ID "
             "training rows; no model can predict them"]
-

@@ -5,6 +5,7 @@ import io
 import pandas as pd
 import pytest
 
+import tecurate.data
 from tecurate.data import INPUT_FORMATS, LoadedTable, read_table
 from tecurate.errors import TecurateError
 
@@ -15,6 +16,17 @@ def write(tmp_path, name, data: bytes):
     path = tmp_path / name
     path.write_bytes(data)
     return str(path)
+
+
+def test_data_public_api_is_pinned():
+    """The data stage's contract: exactly these names, each importable."""
+    assert set(tecurate.data.__all__) == {
+        "BUILTIN_TEMPLATES", "ID_TEST", "INPUT_FORMATS", "MAX_CLASSES", "LoadedTable", "OodSplit",
+        "Serializer", "ShiftInfo", "Splits", "Target", "check_column", "feature_columns", "format_value",
+        "make_serializer", "prepare_target", "read_table", "split_by_column", "split_by_mask",
+        "split_synthetic", "stratified_sample",
+    }
+    assert all(hasattr(tecurate.data, name) for name in tecurate.data.__all__)
 
 
 def test_csv_round_trip_and_hash(tmp_path):

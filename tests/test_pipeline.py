@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,8 @@ import pytest
 from conftest import HashEmbedder, NumbersEmbedder, make_frame
 
 import tecurate
-from tecurate import AuditConfig, TecurateError, audit
+from tecurate import AuditConfig, TecurateError, analyze, audit
+from tecurate.pipeline import serialize_table
 
 FAST = dict(families=("logreg", "xgboost"), n_configs=2, n_jobs=1, use_cache=False)
 
@@ -35,10 +37,56 @@ def comparable(report) -> dict:
 
 
 def test_public_api_is_exactly_all():
-    """Every public non-module name is in __all__ and vice versa (submodules are not API)."""
+    """The top-level contract, pinned; every public non-module name is in __all__ and vice versa."""
+    assert set(tecurate.__all__) == {"Analysis", "AuditConfig", "AuditReport", "TecurateError", "__version__",
+                                     "analyze", "audit"}
     public = {name for name, value in vars(tecurate).items()
               if not name.startswith("_") and not isinstance(value, types.ModuleType)}
     assert public | {"__version__"} == set(tecurate.__all__)
+    assert {"Analysis", "analyze"} <= set(tecurate.analysis.__all__)
+
+
+def test_report_times_every_stage(table):
+    report = audit(str(table), AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST),
+                   embedder=NumbersEmbedder())
+    assert set(report.timings) == {"load", "split", "serialize", "embed", "features", "fit", "analyze", "total"}
+
+
+def _shares(report) -> dict:
+    """True class shares of each labelled test split, as the report records them."""
+    classes = report.target["classes"]
+    return {name: np.array([dist[c] for c in classes])
+            for name, dist in report.target["distribution"].items() if name != "id_train"}
+
+
+def test_analyze_on_a_reports_models_gives_the_reports_verdict(table):
+    config = AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST)
+    report = audit(str(table), config, embedder=HashEmbedder())
+    again = analyze(report.models, _shares(report), config)
+    assert again.summary == report.summary and again.verdict == report.verdict
+    assert {rep: {s: f.spurious for s, f in fits.items()} for rep, fits in again.aotl.items()} == \
+        {rep: {s: f.spurious for s, f in fits.items()} for rep, fits in report.aotl.items()}
+    assert again.agreement == {}  # a report keeps no predictions, which agreement needs
+
+
+def test_analyze_redecides_the_same_models_under_other_thresholds(table):
+    from conftest import ConstantEmbedder
+
+    config = AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST)
+    report = audit(str(table), config, embedder=ConstantEmbedder())
+    gate = {g.gate: g.status for g in report.verdict.gates}
+    assert gate["te_collapse_rate"] == "fail"
+    lenient = analyze(report.models, _shares(report), replace(config, max_collapse_rate=1.0))
+    assert {g.gate: g.status for g in lenient.verdict.gates}["te_collapse_rate"] == "pass"
+
+
+def test_shift_column_equal_to_the_target_is_one_error_everywhere(table):
+    config = AuditConfig(target="label", shift_col="label", **FAST)
+    with pytest.raises(TecurateError, match="shift column 'label' is the target") as from_audit:
+        audit(str(table), config, embedder=NumbersEmbedder())
+    with pytest.raises(TecurateError) as from_serialize:
+        serialize_table(str(table), config)
+    assert str(from_audit.value) == str(from_serialize.value)
 
 
 def test_no_target_or_shift_value_leaks_into_the_text(tmp_path):

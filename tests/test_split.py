@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tecurate.config import AuditConfig
 from tecurate.data import (
     OodSplit,
     ShiftInfo,
@@ -11,8 +12,23 @@ from tecurate.data import (
     split_synthetic,
     stratified_sample,
 )
-from tecurate.data._split import DEFAULT_MIN_DOMAIN_ROWS, DEFAULT_SYNTHETIC_QUANTILE, DEFAULT_TEST_SIZE
 from tecurate.errors import TecurateError
+
+DEFAULTS = AuditConfig(target="y")
+"""The split knobs have no defaults of their own: the pipeline passes the config's."""
+SPLIT = dict(test_size=DEFAULTS.test_size, seed=DEFAULTS.seed)
+
+
+def by_column(values, codes, **knobs) -> Splits:
+    return split_by_column(values, codes, **{"min_domain_rows": DEFAULTS.min_domain_rows, **SPLIT, **knobs})
+
+
+def by_mask(codes, mask, **knobs) -> Splits:
+    return split_by_mask(codes, mask, **{**SPLIT, **knobs})
+
+
+def synthetic(X, codes, **knobs) -> Splits:
+    return split_synthetic(X, codes, **{"quantile": DEFAULTS.synthetic_quantile, **SPLIT, **knobs})
 
 
 def domains(sizes: dict[str, int], seed: int = 0) -> tuple[pd.Series, np.ndarray]:
@@ -29,11 +45,6 @@ def assert_partition(splits: Splits, n_rows: int, excluded: int = 0) -> None:
         assert np.all(np.diff(part) > 0)
     everything = np.concatenate(parts)
     assert len(everything) == len(set(everything.tolist())) == n_rows - excluded
-
-
-def test_defaults():
-    defaults = (DEFAULT_TEST_SIZE, DEFAULT_MIN_DOMAIN_ROWS, DEFAULT_SYNTHETIC_QUANTILE)
-    assert defaults == (0.3, 200, 0.8)
 
 
 def test_stratified_sample_keeps_shares_and_rare_strata():
@@ -57,13 +68,11 @@ def test_stratified_sample_more_strata_than_rows():
     strata = np.arange(10)
     chosen = stratified_sample(strata, 3, seed=0)
     assert len(chosen) == 3 and len(set(chosen.tolist())) == 3
-    with pytest.raises(TecurateError, match="--max-rows"):
-        stratified_sample(strata, 0, seed=0)
 
 
 def test_split_by_column_domains_and_skips():
     values, codes = domains({"a": 600, "b": 300, "c": 250, "d": 50})
-    splits = split_by_column(values, codes, column="region", seed=3)
+    splits = by_column(values, codes, column="region", seed=3)
     shift = splits.shift
     assert isinstance(shift, ShiftInfo)
     assert shift.kind == "column" and shift.column == "region"
@@ -84,9 +93,9 @@ def test_split_by_column_domains_and_skips():
 
 def test_split_by_column_is_stratified_and_deterministic():
     values, codes = domains({"a": 1000, "b": 400})
-    first = split_by_column(values, codes, column="g", seed=7)
-    again = split_by_column(values, codes, column="g", seed=7)
-    other = split_by_column(values, codes, column="g", seed=8)
+    first = by_column(values, codes, column="g", seed=7)
+    again = by_column(values, codes, column="g", seed=7)
+    other = by_column(values, codes, column="g", seed=8)
     for left, right in [(first.id_train, again.id_train), (first.id_test, again.id_test)]:
         assert np.array_equal(left, right)
     assert np.array_equal(first.ood["ood:b"], again.ood["ood:b"])
@@ -99,7 +108,7 @@ def test_split_by_column_is_stratified_and_deterministic():
 
 def test_default_id_is_most_frequent_with_lexicographic_ties():
     values, codes = domains({"b": 300, "a": 300, "c": 250})
-    splits = split_by_column(values, codes, column="g")
+    splits = by_column(values, codes, column="g")
     assert splits.shift.id_values == ("a",)
     assert list(splits.ood) == ["ood:b", "ood:c"]
 
@@ -107,7 +116,7 @@ def test_default_id_is_most_frequent_with_lexicographic_ties():
 def test_explicit_id_values_and_numeric_text_matching():
     values = pd.Series([2019.0] * 300 + [2020.0] * 300 + [2021.0] * 300 + [np.nan] * 10)
     codes = np.tile([0, 1], len(values) // 2)
-    splits = split_by_column(
+    splits = by_column(
         values, codes, column="year", id_values=["2019", "2020"], min_domain_rows=100
     )
     assert splits.shift.id_values == ("2019", "2020")
@@ -121,31 +130,31 @@ def test_unknown_id_value_lists_values():
     values, codes = domains({"a": 300, "b": 300})
     message = r"'zz'.*do not occur in column 'g'; values: 'a' \(300\)"
     with pytest.raises(TecurateError, match=message):
-        split_by_column(values, codes, column="g", id_values=["zz"])
+        by_column(values, codes, column="g", id_values=["zz"])
 
 
 def test_no_ood_domain_big_enough():
     values, codes = domains({"a": 500, "b": 57, "c": 12})
     with pytest.raises(TecurateError) as err:
-        split_by_column(values, codes, column="x")
+        by_column(values, codes, column="x")
     assert str(err.value) == (
         "no OOD domain of column 'x' has at least 200 rows (largest: 'b' with 57); "
         "lower --min-domain-rows"
     )
-    splits = split_by_column(values, codes, column="x", min_domain_rows=50)
+    splits = by_column(values, codes, column="x", min_domain_rows=50)
     assert list(splits.ood) == ["ood:b"]
 
 
 def test_only_id_values():
     values, codes = domains({"a": 500})
     with pytest.raises(TecurateError, match="no rows are left for OOD"):
-        split_by_column(values, codes, column="x")
+        by_column(values, codes, column="x")
 
 
 def test_id_part_too_small():
     values, codes = domains({"a": 300, "b": 3})
     with pytest.raises(TecurateError, match="ID part has only 3 rows"):
-        split_by_column(values, codes, column="x", id_values=["b"])
+        by_column(values, codes, column="x", id_values=["b"])
 
 
 def test_rare_class_falls_back_to_unstratified():
@@ -153,7 +162,7 @@ def test_rare_class_falls_back_to_unstratified():
     codes = codes.copy()
     rare = np.flatnonzero(values.to_numpy() == "a")[0]
     codes[rare] = 2
-    splits = split_by_column(values, codes, column="x")
+    splits = by_column(values, codes, column="x")
     assert any("not stratified" in w for w in splits.shift.warnings)
     assert len(splits.id_train) + len(splits.id_test) == 300
 
@@ -162,7 +171,7 @@ def test_split_by_mask():
     codes = np.tile([0, 1], 100)
     mask = np.zeros(200, dtype=bool)
     mask[150:] = True
-    splits = split_by_mask(codes, mask, description="rows of other.csv", seed=1)
+    splits = by_mask(codes, mask, description="rows of other.csv", seed=1)
     assert splits.shift.kind == "file" and splits.shift.column is None
     assert list(splits.ood) == ["ood"]
     assert splits.ood["ood"].tolist() == list(range(150, 200))
@@ -170,7 +179,7 @@ def test_split_by_mask():
     assert len(splits.id_test) == 45
     assert_partition(splits, 200)
     with pytest.raises(TecurateError, match="has no rows"):
-        split_by_mask(codes, np.zeros(200, dtype=bool), description="other.csv")
+        by_mask(codes, np.zeros(200, dtype=bool), description="other.csv")
 
 
 def synthetic_data(n=1000, seed=0):
@@ -185,7 +194,7 @@ def synthetic_data(n=1000, seed=0):
 
 def test_split_synthetic():
     X, codes = synthetic_data()
-    splits = split_synthetic(X, codes, seed=0)
+    splits = synthetic(X, codes, seed=0)
     shift = splits.shift
     assert shift.kind == "synthetic" and shift.column is None
     assert list(splits.ood) == ["ood:synthetic"]
@@ -201,9 +210,9 @@ def test_split_synthetic():
 
 def test_split_synthetic_deterministic_and_sign_stable():
     X, codes = synthetic_data()
-    first = split_synthetic(X, codes, seed=4)
-    again = split_synthetic(X.copy(), codes.copy(), seed=4)
-    flipped = split_synthetic(X[:, ::-1].copy(), codes, seed=4)
+    first = synthetic(X, codes, seed=4)
+    again = synthetic(X.copy(), codes.copy(), seed=4)
+    flipped = synthetic(X[:, ::-1].copy(), codes, seed=4)
     for name in ("id_train", "id_test"):
         assert np.array_equal(getattr(first, name), getattr(again, name))
     assert np.array_equal(first.ood["ood:synthetic"], again.ood["ood:synthetic"])
@@ -214,14 +223,13 @@ def test_split_synthetic_handles_nan_and_rejects_constant():
     X, codes = synthetic_data(200)
     X[::10, 1] = np.nan
     X = np.column_stack([X, np.full(len(X), np.nan)])
-    splits = split_synthetic(X, codes, quantile=0.5)
+    splits = synthetic(X, codes, quantile=0.5)
     assert len(splits.ood["ood:synthetic"]) == 100
     with pytest.raises(TecurateError, match="do not vary"):
-        split_synthetic(np.ones((50, 3)), np.tile([0, 1], 25))
-    with pytest.raises(TecurateError, match="quantile"):
-        split_synthetic(X, codes, quantile=1.0)
+        synthetic(np.ones((50, 3)), np.tile([0, 1], 25))
 
 
-def test_bad_test_size():
-    with pytest.raises(TecurateError, match="test size"):
-        split_by_mask(np.tile([0, 1], 50), np.arange(100) > 80, description="x", test_size=1.5)
+def test_shift_column_missing_everywhere():
+    values = pd.Series([None] * 40, dtype=object)
+    with pytest.raises(TecurateError, match="missing in every row"):
+        by_column(values, np.tile([0, 1], 20), column="g")

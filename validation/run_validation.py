@@ -36,17 +36,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import tecurate.analysis._aotl as aotl_module  # noqa: E402
 from tecurate import AuditConfig, __version__, audit  # noqa: E402
-from tecurate.analysis import (  # noqa: E402  # noqa: E402  # noqa: E402
-    SpuriousThresholds,
+from tecurate.analysis import (  # noqa: E402
     Verdict,
+    analyze,
     assess_line,
     assess_stability,
-    class_shares,  # noqa: E402
-    decide,
-    fit_agreement,  # noqa: E402
+    class_shares,
+    fit_agreement,
     fit_aotl,
     median_seed,
-    summarize,  # noqa: E402
 )
 from tecurate.data import ID_TEST  # noqa: E402
 from tecurate.embedding import SentenceTransformerEmbedder  # noqa: E402
@@ -371,16 +369,13 @@ def aline_summary(all_reports: dict[str, list[AuditReport]]) -> str:
 
 def redecide(report: AuditReport, config: AuditConfig, keep_configs: int | None = None) -> Verdict:
     """The verdict the same fitted models would get under ``config`` (and only the first
-    ``keep_configs`` configurations per family)."""
+    ``keep_configs`` configurations per family); ``config.seed`` must be the report's."""
     models = [m for m in report.models
               if keep_configs is None or int(m.config_id.rsplit("-", 1)[1]) < keep_configs]
     classes = report.target["classes"]
     shares = {name: np.array([dist[c] for c in classes]) for name, dist in report.target["distribution"].items()
               if name != "id_train"}
-    thresholds = SpuriousThresholds(config.min_collapsed_share, config.min_r2_drop, config.min_healthy)
-    lines = fit_aotl(models, shares, thresholds=thresholds, eps=config.probit_eps,
-                     n_bootstrap=config.n_bootstrap, seed=int(report.config["seed"]))
-    return decide(summarize(models), lines, config)
+    return analyze(models, shares, config).verdict
 
 
 def flips(statuses: Sequence[str]) -> int:

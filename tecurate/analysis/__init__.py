@@ -5,6 +5,7 @@ Pure functions over arrays and result records: no I/O, no printing.
 """
 
 from tecurate.analysis._agreement import aline_estimates, fit_agreement, pairwise_agreement
+from tecurate.analysis._analyze import Analysis, analyze
 from tecurate.analysis._aotl import (
     DEFAULT_PROBIT_EPS,
     REASONS,
@@ -44,6 +45,7 @@ __all__ = [
     "REASONS",
     "REPRESENTATIONS",
     "STABILITY_GATE",
+    "Analysis",
     "AotlFit",
     "GateResult",
     "GridRun",
@@ -58,6 +60,7 @@ __all__ = [
     "Verdict",
     "accuracy",
     "aline_estimates",
+    "analyze",
     "assess_line",
     "assess_stability",
     "balanced_accuracy",

@@ -1,7 +1,9 @@
 """ID-train / ID-test / OOD splits: by a shift column, by a second file, or synthetic.
 
 Every index is positional (sorted int64) into the frame and codes the caller passed, and every
-random choice is seeded, so the same inputs and seed give identical splits.
+random choice is seeded, so the same inputs and seed give identical splits. The knobs (test
+size, minimum domain size, quantile, seed) are required and not re-checked here:
+:class:`tecurate.config.AuditConfig` owns their defaults and bounds.
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ from tecurate.errors import TecurateError
 
 ID_TEST = "id_test"
 """Name of the held-out in-distribution split; every other split name is an OOD split."""
-
-DEFAULT_TEST_SIZE = 0.3
-DEFAULT_MIN_DOMAIN_ROWS = 200
-DEFAULT_SYNTHETIC_QUANTILE = 0.8
 
 _LIST_LIMIT = 10
 _MIN_ID_ROWS = 10
@@ -70,8 +68,6 @@ def stratified_sample(strata: np.ndarray, max_rows: int, seed: int) -> np.ndarra
     """
     strata = np.asarray(strata)
     n = len(strata)
-    if max_rows < 1:
-        raise TecurateError(f"--max-rows must be at least 1 (got {max_rows})")
     if max_rows >= n:
         return np.arange(n, dtype=np.int64)
     _, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
@@ -104,9 +100,9 @@ def split_by_column(
     *,
     column: str,
     id_values: Sequence[str] | None = None,
-    min_domain_rows: int = DEFAULT_MIN_DOMAIN_ROWS,
-    test_size: float = DEFAULT_TEST_SIZE,
-    seed: int = 0,
+    min_domain_rows: int,
+    test_size: float,
+    seed: int,
 ) -> Splits:
     """ID = rows whose `column` value is in `id_values` (default: the most frequent value);
     every other value with at least `min_domain_rows` rows is its own OOD split `ood:{value}`.
@@ -116,26 +112,48 @@ def split_by_column(
     """
     codes = np.asarray(codes)
     _check_lengths(len(values), codes)
-    _check_test_size(test_size)
-    if min_domain_rows < 1:
-        raise TecurateError(f"--min-domain-rows must be at least 1 (got {min_domain_rows})")
+    domain_codes, names = _domains(values, column)
+    sizes = {str(name): int(n) for name, n in
+             zip(names, np.bincount(domain_codes[domain_codes >= 0], minlength=len(names)), strict=True)}
+    chosen = _id_values(sizes, id_values, column)
+    domains, skipped = _ood_domains({v: n for v, n in sizes.items() if v not in chosen}, min_domain_rows,
+                                    column)
+    code_of = {str(name): i for i, name in enumerate(names)}
+    id_mask = np.isin(domain_codes, [code_of[v] for v in chosen])
+    id_train, id_test, id_notes = _split_id(np.flatnonzero(id_mask), codes, test_size, seed)
+    ood = {f"ood:{v}": np.flatnonzero(domain_codes == code_of[v]).astype(np.int64) for v in domains}
+    notes = _missing_note(domain_codes, column) + _skipped_note(skipped, min_domain_rows, column)
+    shift = ShiftInfo(
+        kind="column",
+        column=column,
+        id_values=chosen,
+        ood_splits=tuple(OodSplit(name=f"ood:{v}", n_rows=sizes[v],
+                                  description=f"rows where {column} = '{v}'", value=v) for v in domains),
+        description=(f"column '{column}': ID = {', '.join(repr(v) for v in chosen)} "
+                     f"({int(id_mask.sum())} rows); {len(domains)} OOD domain(s), one per other value "
+                     f"with at least {min_domain_rows} rows"),
+        warnings=tuple(notes + id_notes),
+        skipped_domains=skipped,
+    )
+    return Splits(id_train=id_train, id_test=id_test, ood=ood, shift=shift)
+
+
+def _domains(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's domain code (-1: missing) and the domains' texts.
+
+    Values are factorized, formatted, then factorized again as text, so distinct raw values with
+    the same text (2019 and 2019.0) are one domain.
+    """
     raw_codes, uniques = pd.factorize(values.reset_index(drop=True))
     texts = np.array([format_value(u) for u in uniques] + [None], dtype=object)[raw_codes]
-    # Re-factorize the texts: distinct raw values with the same text (2019 and 2019.0) merge.
     domain_codes, names = pd.factorize(texts)
-    notes = []
-    n_missing = int((domain_codes < 0).sum())
-    if n_missing:
-        notes.append(
-            f"{n_missing} rows with a missing '{column}' value are in no split (neither ID nor OOD)"
-        )
-    if n_missing == len(domain_codes):
-        raise TecurateError(
-            f"shift column '{column}' is missing in every row; pick another --shift-col"
-        )
-    counts = np.bincount(domain_codes[domain_codes >= 0], minlength=len(names))
-    sizes = {str(value): int(n) for value, n in zip(names, counts, strict=True)}
-    code_of = {str(value): i for i, value in enumerate(names)}
+    if (domain_codes < 0).all():
+        raise TecurateError(f"shift column '{column}' is missing in every row; pick another --shift-col")
+    return domain_codes, names
+
+
+def _id_values(sizes: dict[str, int], id_values: Sequence[str] | None, column: str) -> tuple[str, ...]:
+    """The requested ID values, checked, or else the most frequent value (ties: the first in order)."""
     if id_values:
         chosen = tuple(dict.fromkeys(str(v).strip() for v in id_values))
         unknown = [v for v in chosen if v not in sizes]
@@ -147,12 +165,18 @@ def split_by_column(
     else:
         top = max(sizes.values())
         chosen = (min(v for v, n in sizes.items() if n == top),)
-    others = {v: n for v, n in sizes.items() if v not in chosen}
-    if not others:
+    if all(v in chosen for v in sizes):
         raise TecurateError(
             f"every row of shift column '{column}' has an ID value ({', '.join(chosen)}); "
             "no rows are left for OOD — pick other --id-values or another --shift-col"
         )
+    return chosen
+
+
+def _ood_domains(
+    others: dict[str, int], min_domain_rows: int, column: str
+) -> tuple[list[str], dict[str, int]]:
+    """The non-ID values big enough to be an OOD split, largest first, and the skipped ones."""
     by_size = sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))
     domains = [v for v, n in by_size if n >= min_domain_rows]
     skipped = {v: n for v, n in by_size if n < min_domain_rows}
@@ -162,35 +186,21 @@ def split_by_column(
             f"no OOD domain of column '{column}' has at least {min_domain_rows} rows (largest: "
             f"'{largest}' with {skipped[largest]}); lower --min-domain-rows"
         )
-    if skipped:
-        notes.append(
-            f"{len(skipped)} value(s) of '{column}' with fewer than {min_domain_rows} rows "
-            f"({sum(skipped.values())} rows in all) are in no split: {_describe_counts(skipped)}"
-        )
-    id_mask = np.isin(domain_codes, [code_of[v] for v in chosen])
-    id_train, id_test, id_notes = _split_id(np.flatnonzero(id_mask), codes, test_size, seed)
-    ood = {f"ood:{v}": np.flatnonzero(domain_codes == code_of[v]).astype(np.int64) for v in domains}
-    ood_splits = tuple(
-        OodSplit(
-            name=f"ood:{v}", n_rows=others[v], description=f"rows where {column} = '{v}'", value=v
-        )
-        for v in domains
-    )
-    description = (
-        f"column '{column}': ID = {', '.join(repr(v) for v in chosen)} "
-        f"({int(id_mask.sum())} rows); "
-        f"{len(domains)} OOD domain(s), one per other value with at least {min_domain_rows} rows"
-    )
-    shift = ShiftInfo(
-        kind="column",
-        column=column,
-        id_values=chosen,
-        ood_splits=ood_splits,
-        description=description,
-        warnings=tuple(notes + id_notes),
-        skipped_domains=skipped,
-    )
-    return Splits(id_train=id_train, id_test=id_test, ood=ood, shift=shift)
+    return domains, skipped
+
+
+def _missing_note(domain_codes: np.ndarray, column: str) -> list[str]:
+    n_missing = int((domain_codes < 0).sum())
+    if not n_missing:
+        return []
+    return [f"{n_missing} rows with a missing '{column}' value are in no split (neither ID nor OOD)"]
+
+
+def _skipped_note(skipped: dict[str, int], min_domain_rows: int, column: str) -> list[str]:
+    if not skipped:
+        return []
+    return [f"{len(skipped)} value(s) of '{column}' with fewer than {min_domain_rows} rows "
+            f"({sum(skipped.values())} rows in all) are in no split: {_describe_counts(skipped)}"]
 
 
 def split_by_mask(
@@ -199,14 +209,13 @@ def split_by_mask(
     *,
     name: str = "ood",
     description: str,
-    test_size: float = DEFAULT_TEST_SIZE,
-    seed: int = 0,
+    test_size: float,
+    seed: int,
 ) -> Splits:
     """OOD = rows where `ood_mask` is true (the `--ood FILE` rows after concatenation)."""
     codes = np.asarray(codes)
     ood_mask = np.asarray(ood_mask, dtype=bool)
     _check_lengths(len(ood_mask), codes)
-    _check_test_size(test_size)
     if not ood_mask.any():
         raise TecurateError(f"the OOD data ({description}) has no rows")
     id_train, id_test, notes = _split_id(np.flatnonzero(~ood_mask), codes, test_size, seed)
@@ -226,9 +235,9 @@ def split_synthetic(
     X: np.ndarray,
     codes: np.ndarray,
     *,
-    quantile: float = DEFAULT_SYNTHETIC_QUANTILE,
-    test_size: float = DEFAULT_TEST_SIZE,
-    seed: int = 0,
+    quantile: float,
+    test_size: float,
+    seed: int,
 ) -> Splits:
     """Synthetic covariate shift, for data with no natural one: OOD = rows whose score on the
     first principal component of the standardized raw features is above `quantile`.
@@ -241,9 +250,6 @@ def split_synthetic(
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-d matrix, got shape {X.shape}")
     _check_lengths(X.shape[0], codes)
-    _check_test_size(test_size)
-    if not 0.0 < quantile < 1.0:
-        raise TecurateError(f"synthetic shift quantile must be between 0 and 1 (got {quantile})")
     scores = _first_component_scores(X, seed)
     threshold = float(np.quantile(scores, quantile))
     ood_mask = scores > threshold
@@ -332,11 +338,6 @@ def _split_id(
 def _check_lengths(n_rows: int, codes: np.ndarray) -> None:
     if len(codes) != n_rows:
         raise ValueError(f"codes has {len(codes)} entries for {n_rows} rows")
-
-
-def _check_test_size(test_size: float) -> None:
-    if not 0.0 < test_size < 1.0:
-        raise TecurateError(f"test size must be between 0 and 1 (got {test_size})")
 
 
 def _describe_counts(sizes: dict[str, int]) -> str:
