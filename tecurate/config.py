@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tecurate.embedding import PRECISIONS
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, default_families
 from tecurate.status import FAIL_ON
@@ -130,13 +131,6 @@ def _family_names() -> tuple[str, ...]:
     return FAMILIES.names()
 
 
-PRECISIONS = ("fp32", "int8")
-
-
-def _precisions() -> tuple[str, ...]:
-    return PRECISIONS
-
-
 def _rate(name: str, default: float, help: str, group: str = "gates") -> Setting:
     return Setting(name, default, help, group, kind="float", low=0.0, high=1.0)
 
@@ -178,7 +172,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             commands=(AUDIT, EMBED)),
     Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
             "embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
-            "'tecurate[fast]').", "embedding", choices=_precisions, commands=(AUDIT, EMBED)),
+            "'tecurate[fast]').", "embedding", choices=PRECISIONS, commands=(AUDIT, EMBED)),
     Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
             commands=(AUDIT, EMBED),
             shown_default="16 on CPU, two batches at a time (64 with int8); 256 on CUDA"),

@@ -41,10 +41,10 @@ from tecurate.embedding import (
     ContentStore,
     Embedder,
     EmbeddingInfo,
-    SentenceTransformerEmbedder,
     default_batch_size,
     default_cache_dir,
     embed_texts,
+    make_embedder,
 )
 from tecurate.errors import TecurateError
 from tecurate.grid import FitCache, encode_raw, run_grid, sample_configs
@@ -71,8 +71,8 @@ class _Clock:
         return {**self.timings, "total": round(time.perf_counter() - self._start, 3)}
 
 
-class _Model:
-    """The embedder, loaded on first use (after validation) and then shared by every repeat."""
+class _LazyEmbedder:
+    """The embedder, built on first use (after validation) and then shared by every repeat."""
 
     def __init__(self, config: AuditConfig, given: Embedder | None) -> None:
         self._config = config
@@ -80,9 +80,9 @@ class _Model:
 
     def get(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(
+            self._embedder = make_embedder(
                 self._config.embedder, device=self._config.device, precision=self._config.precision,
-                cache=_embedding_cache(self._config))
+                store=_embedding_cache(self._config))
         return self._embedder
 
 
@@ -107,7 +107,7 @@ def audit(
     stdin can be read once only, so it cannot be repeated.
     """
     notify: Progress = progress or (lambda stage, done, total: None)
-    model = _Model(config, embedder)
+    model = _LazyEmbedder(config, embedder)
     if config.repeats == 1:
         return _audit_once(path, config, model, notify)
     if path == "-":
@@ -141,7 +141,7 @@ def embed_table(
     """
     notify: Progress = progress or (lambda stage, done, total: None)
     texts = serialize_table(path, config)
-    return _embed(texts, _Model(config, embedder).get(), config, _embedding_cache(config), notify)
+    return _embed(texts, _LazyEmbedder(config, embedder).get(), config, _embedding_cache(config), notify)
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class _Embedded:
     info: EmbeddingInfo
 
 
-def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progress) -> AuditReport:
+def _audit_once(path: str, config: AuditConfig, embedder: _LazyEmbedder, notify: Progress) -> AuditReport:
     """One audit with one seed: each stage's output is the next one's input."""
     clock = _Clock()
     store = _embedding_cache(config)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from tecurate.embedding import BACKENDS, PRECISIONS, Backend, ContentStore, Embedder
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -83,13 +86,45 @@ def table(tmp_path: Path) -> Path:
     return path
 
 
+class FakeBackend:
+    """A backend that builds ``kind()`` whatever the model, device or cache asked for."""
+
+    devices = ("cpu", "cuda")
+
+    def __init__(self, precision: str, kind: type) -> None:
+        self.precision = precision
+        self.kind = kind
+
+    def check(self) -> None:
+        """Needs nothing."""
+
+    def build(self, name_or_path: str | None, *, device: str, store: ContentStore | None) -> Embedder:
+        return self.kind()
+
+
+@contextmanager
+def backends_for_every_precision(make: Callable[[str], Backend]) -> Iterator[None]:
+    """Register ``make(precision)`` for every precision, after the built-ins, so that it takes
+    their place (:data:`tecurate.embedding.BACKENDS`); unregister them afterwards."""
+    names = [f"test-{precision}" for precision in PRECISIONS]
+    for name, precision in zip(names, PRECISIONS):
+        BACKENDS.register(name, make(precision))
+    try:
+        yield
+    finally:
+        for name in names:
+            BACKENDS.unregister(name)
+
+
 @pytest.fixture
-def fake_embedder(monkeypatch: pytest.MonkeyPatch):
-    """Swap the sentence-transformers model for a fake one inside the pipeline."""
+def fake_embedder() -> Iterator[Callable[[type], None]]:
+    """Every audit and embed built from a config (the CLI's) gets a fake embedder, by default
+    :class:`NumbersEmbedder`; ``fake_embedder(ConstantEmbedder)`` switches to another fake."""
+    with ExitStack() as stack:
 
-    def install(kind: type) -> None:
-        monkeypatch.setattr("tecurate.pipeline.SentenceTransformerEmbedder",
-                            lambda *args, **kwargs: kind())
+        def install(kind: type) -> None:
+            stack.close()
+            stack.enter_context(backends_for_every_precision(lambda precision: FakeBackend(precision, kind)))
 
-    install(NumbersEmbedder)
-    return install
+        install(NumbersEmbedder)
+        yield install

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 import types
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NumbersEmbedder, backends_for_every_precision
 
+import tecurate.embedding
 import tecurate.embedding._cpu_threads as cpu_encode
 from tecurate.config import AuditConfig
 from tecurate.embedding import (
+    BACKENDS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_EMBEDDER,
+    PRECISIONS,
     TEXTS_PER_CALL,
     ContentStore,
     EmbeddingInfo,
     SentenceTransformerEmbedder,
     default_batch_size,
     embed_texts,
+    make_embedder,
     resolve_model,
 )
 from tecurate.errors import TecurateError
@@ -230,9 +238,25 @@ def test_resolve_model(tmp_path):
         resolve_model("  ")
 
 
+def test_public_names_are_exactly_all():
+    assert set(tecurate.embedding.__all__) == {
+        "BACKENDS", "DEFAULT_BATCH_SIZE", "DEFAULT_EMBEDDER", "PRECISIONS", "TEXTS_PER_CALL", "Backend",
+        "ContentStore", "Embedder", "EmbeddingInfo", "SentenceTransformerEmbedder", "default_batch_size",
+        "default_cache_dir", "embed_texts", "make_embedder", "package_version", "resolve_model", "text_key",
+    }
+    for name in tecurate.embedding.__all__:
+        assert getattr(tecurate.embedding, name) is not None
+
+
+def test_precisions_come_from_the_registered_backends():
+    assert BACKENDS.names() == ("torch-fp32", "torch-fp32-threads", "onnx-int8")
+    assert PRECISIONS == ("fp32", "int8")
+    assert {BACKENDS[name].precision for name in BACKENDS} == set(PRECISIONS)
+
+
 def test_unknown_device_is_a_user_error():
-    with pytest.raises(TecurateError, match="unknown device"):
-        SentenceTransformerEmbedder(device="tpu")
+    with pytest.raises(TecurateError, match="unknown device 'tpu'"):
+        make_embedder(device="tpu")
 
 
 def test_cuda_without_gpu_is_a_user_error(monkeypatch):
@@ -240,18 +264,46 @@ def test_cuda_without_gpu_is_a_user_error(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(TecurateError, match="no CUDA GPU"):
-        SentenceTransformerEmbedder(device="cuda")
+        make_embedder(device="cuda")
 
 
 def test_hub_name_offline_is_a_clear_user_error():
     name = "no-such-org/no-such-model"
     with pytest.raises(TecurateError, match=f"cannot load embedding model '{name}'"):
-        SentenceTransformerEmbedder(name, device="cpu")
+        make_embedder(name, device="cpu")
 
 
 def test_folder_without_a_model_is_a_user_error(tmp_path):
     with pytest.raises(TecurateError, match="cannot load embedding model"):
-        SentenceTransformerEmbedder(str(tmp_path), device="cpu")
+        make_embedder(str(tmp_path), device="cpu")
+
+
+class _Recording:
+    """A backend that records what it was asked to build."""
+
+    devices = ("cpu", "cuda")
+
+    def __init__(self, precision: str, seen: list[dict]) -> None:
+        self.precision, self.seen = precision, seen
+
+    def check(self) -> None:
+        self.seen.append({"checked": self.precision})
+
+    def build(self, name_or_path, *, device, store):
+        self.seen.append({"name": name_or_path, "device": device, "precision": self.precision, "store": store})
+        return NumbersEmbedder()
+
+
+def test_a_backend_registered_later_takes_over_its_precision():
+    seen: list[dict] = []
+    with backends_for_every_precision(lambda precision: _Recording(precision, seen)):
+        embedder = make_embedder("some-model", device="cpu", precision="int8")
+    assert isinstance(embedder, NumbersEmbedder)
+    assert seen == [{"checked": "int8"},
+                    {"name": "some-model", "device": "cpu", "precision": "int8", "store": None}]
+    assert BACKENDS.names() == ("torch-fp32", "torch-fp32-threads", "onnx-int8")
+    with pytest.raises(TecurateError, match="unknown precision 'fp16'; use fp32 or int8"):
+        make_embedder(precision="fp16")
 
 
 # --- the real packaged model -------------------------------------------------------------
@@ -328,28 +380,45 @@ class _Counting:
         return self.inner.encode(texts, batch_size)
 
 
-def test_warm_cache_needs_no_model(real_embedder, tmp_path, monkeypatch):
-    """A run whose texts are all cached never loads sentence-transformers (seconds per run)."""
+def test_factory_builds_the_sentence_transformers_model_as_before(real_embedder, tmp_path):
+    """Identity, dimension and vectors do not depend on whether the factory or the class built it."""
+    built = make_embedder(device="cpu", store=ContentStore(tmp_path))
+    assert isinstance(built, SentenceTransformerEmbedder)
+    assert (built.name, built.identity, built.dim, built.device, built.precision) == (
+        real_embedder.name, real_embedder.identity, real_embedder.dim, "cpu", "fp32")
+    np.testing.assert_array_equal(built.encode(SIMILAR, 4), real_embedder.encode(SIMILAR, 4))
+
+
+_WARM_RUN = """
+import sys
+import numpy as np
+from tecurate.embedding import ContentStore, embed_texts, make_embedder
+cache = ContentStore(sys.argv[1])
+vectors, info = embed_texts(sys.argv[2:], make_embedder(device="cpu", store=cache), cache=cache)
+assert info.cache_misses == 0, info
+np.save(sys.argv[1] + "/warm.npy", vectors)
+loaded = [m for m in ("sentence_transformers", "transformers", "torch") if m in sys.modules]
+assert not loaded, loaded
+"""
+
+
+def test_warm_cache_needs_no_model(real_embedder, tmp_path):
+    """A run whose texts are all cached never imports sentence-transformers (seconds per run)."""
     texts = [*SIMILAR, UNRELATED]
     cache = ContentStore(tmp_path)
-    first = SentenceTransformerEmbedder(device="cpu", cache=cache)
+    first = make_embedder(device="cpu", store=cache)
     expected, _ = embed_texts(texts, first, cache=cache)
-
-    def no_loading(*args, **kwargs):
-        raise AssertionError("the model was loaded although every text is cached")
-
-    monkeypatch.setattr("tecurate.embedding._embed._load_sentence_transformer", no_loading)
-    warm = SentenceTransformerEmbedder(device="cpu", cache=cache)
-    assert (warm.identity, warm.dim) == (real_embedder.identity, real_embedder.dim)
-    vectors, info = embed_texts(texts, warm, cache=cache)
-    assert info.cache_misses == 0
-    np.testing.assert_array_equal(vectors, expected)
+    assert (first.identity, first.dim) == (real_embedder.identity, real_embedder.dim)
+    warm = subprocess.run([sys.executable, "-c", textwrap.dedent(_WARM_RUN), str(tmp_path), *texts],
+                          capture_output=True, text=True)
+    assert warm.returncode == 0, warm.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "warm.npy"), expected)
 
 
 def test_remembered_model_still_loads_for_a_miss(real_embedder, tmp_path):
     cache = ContentStore(tmp_path)
-    SentenceTransformerEmbedder(device="cpu", cache=cache)
-    warm = SentenceTransformerEmbedder(device="cpu", cache=cache)
+    make_embedder(device="cpu", store=cache)
+    warm = make_embedder(device="cpu", store=cache)
     vectors, info = embed_texts([UNRELATED], warm, cache=cache)
     assert info.cache_misses == 1
     np.testing.assert_allclose(vectors, real_embedder.encode([UNRELATED], 4), atol=1e-5)
@@ -357,10 +426,10 @@ def test_remembered_model_still_loads_for_a_miss(real_embedder, tmp_path):
 
 def test_corrupt_model_record_is_ignored(real_embedder, tmp_path):
     cache = ContentStore(tmp_path)
-    SentenceTransformerEmbedder(device="cpu", cache=cache)
+    make_embedder(device="cpu", store=cache)
     (record,) = tmp_path.rglob("model-info-*.json")
     record.write_text('{"identity": "forged", "dim": 3}')
-    again = SentenceTransformerEmbedder(device="cpu", cache=cache)
+    again = make_embedder(device="cpu", store=cache)
     assert (again.identity, again.dim) == (real_embedder.identity, real_embedder.dim)
 
 
@@ -401,31 +470,27 @@ def test_bad_precision_settings_are_user_errors(settings, message):
         AuditConfig(target="y", **settings)
 
 
-def test_embedder_rejects_bad_precision():
-    with pytest.raises(TecurateError, match="unknown precision"):
-        SentenceTransformerEmbedder(precision="fp16")
-    with pytest.raises(TecurateError, match="runs on the CPU"):
-        SentenceTransformerEmbedder(precision="int8", device="cuda")
+@pytest.mark.parametrize("build", [make_embedder, SentenceTransformerEmbedder])
+def test_embedder_rejects_bad_precision(build):
+    with pytest.raises(TecurateError, match="unknown precision 'fp16'; use fp32 or int8"):
+        build(precision="fp16")
+    with pytest.raises(TecurateError, match="--precision int8 runs on the CPU; use --precision fp32 with "
+                                            "--device cuda"):
+        build(precision="int8", device="cuda")
 
 
-def test_pipeline_passes_precision_cache_and_device_batch_size(table, tmp_path, monkeypatch):
-    from conftest import NumbersEmbedder
-
+def test_pipeline_passes_precision_cache_and_device_batch_size(table, tmp_path):
     from tecurate.pipeline import audit
 
-    seen: dict = {}
-
-    def fake(*args, **kwargs):
-        seen.update(kwargs)
-        return NumbersEmbedder()
-
-    monkeypatch.setattr("tecurate.pipeline.SentenceTransformerEmbedder", fake)
+    seen: list[dict] = []
     config = AuditConfig(target="label", shift_col="region", min_domain_rows=50, precision="int8",
                          n_configs=1, families=("logreg",), cache_dir=str(tmp_path / "cache"),
                          n_bootstrap=0)
-    report = audit(str(table), config)
-    assert seen["precision"] == "int8"
-    assert isinstance(seen["cache"], ContentStore) and seen["cache"].root == tmp_path / "cache"
+    with backends_for_every_precision(lambda precision: _Recording(precision, seen)):
+        report = audit(str(table), config)
+    built = seen[-1]
+    assert (built["precision"], built["name"]) == ("int8", None)
+    assert isinstance(built["store"], ContentStore) and built["store"].root == tmp_path / "cache"
     assert report.embedding.batch_size == cpu_encode.BATCH_SIZE  # the fake is an fp32 CPU embedder
     assert report.config["precision"] == "int8"
 
@@ -445,7 +510,7 @@ def int8_cache(tmp_path_factory) -> ContentStore:
 
 @pytest.fixture(scope="module")
 def int8_embedder(int8_cache) -> SentenceTransformerEmbedder:
-    embedder = SentenceTransformerEmbedder(precision="int8", cache=int8_cache)
+    embedder = make_embedder(precision="int8", store=int8_cache)
     embedder.encode(INT8_TEXTS[:1], 4)
     return embedder
 
@@ -469,22 +534,21 @@ def test_int8_has_its_own_cache_identity(int8_embedder, real_embedder, int8_cach
     assert fp32_info.cache_hits == 0 and fp32_info.precision == "fp32"
 
 
-def test_int8_model_is_built_once_and_a_corrupt_one_rebuilt(int8_embedder, int8_cache, monkeypatch):
-    import tecurate.embedding._onnx_int8
+def test_int8_model_is_built_once_and_a_corrupt_one_rebuilt(int8_embedder, int8_cache):
+    def model_files() -> list[tuple[Path, int, int]]:
+        return [(path, path.stat().st_ino, path.stat().st_mtime_ns)
+                for path in int8_cache.root.rglob("model-int8-*.onnx")]
 
-    (model_file,) = int8_cache.root.rglob("model-int8-*.onnx")
-    built: list[int] = []
-    original = tecurate.embedding._onnx_int8.build_int8_model
-    monkeypatch.setattr(tecurate.embedding._onnx_int8, "build_int8_model",
-                        lambda model: built.append(1) or original(model))
+    (before,) = model_files()
     expected = int8_embedder.encode(INT8_TEXTS, 8)
-    reloaded = SentenceTransformerEmbedder(precision="int8", cache=int8_cache)
+    reloaded = make_embedder(precision="int8", store=int8_cache)
     np.testing.assert_array_equal(reloaded.encode(INT8_TEXTS, 8), expected)
-    assert built == []
-    model_file.write_bytes(model_file.read_bytes()[:1000])
-    rebuilt = SentenceTransformerEmbedder(precision="int8", cache=int8_cache)
+    assert model_files() == [before]  # read back, not rebuilt and rewritten
+    before[0].write_bytes(before[0].read_bytes()[:1000])
+    rebuilt = make_embedder(precision="int8", store=int8_cache)
     np.testing.assert_allclose(rebuilt.encode(INT8_TEXTS, 8), expected, atol=1e-6)
-    assert built == [1]
+    (after,) = model_files()
+    assert hashlib.sha256(after[0].read_bytes()).hexdigest() in after[0].name
 
 
 def test_int8_without_the_extra_is_a_clear_user_error(monkeypatch):
@@ -492,4 +556,4 @@ def test_int8_without_the_extra_is_a_clear_user_error(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(TecurateError, match=r"tecurate\[fast\]"):
-        SentenceTransformerEmbedder(precision="int8")
+        make_embedder(precision="int8")

@@ -1,26 +1,31 @@
 """Stage 2: texts to vectors. Embedder backends, the batching loop and the content store.
 
 Each distinct text is embedded once; vectors are kept in a content-addressed store keyed by
-the model's identity, so a re-run embeds nothing it has seen.
+the model's identity, so a re-run embeds nothing it has seen. :func:`make_embedder` picks the
+backend (:data:`BACKENDS`) from the precision and the device.
 """
 
+from tecurate.embedding._backends import PRECISIONS
 from tecurate.embedding._embed import (
     DEFAULT_BATCH_SIZE,
-    DEFAULT_EMBEDDER,
     TEXTS_PER_CALL,
     Embedder,
     EmbeddingInfo,
-    SentenceTransformerEmbedder,
     default_batch_size,
     embed_texts,
-    resolve_model,
 )
+from tecurate.embedding._factory import BACKENDS, Backend, make_embedder
+from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
+from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
 from tecurate.embedding._store import ContentStore, default_cache_dir, package_version, text_key
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_EMBEDDER",
+    "PRECISIONS",
     "TEXTS_PER_CALL",
+    "Backend",
     "ContentStore",
     "Embedder",
     "EmbeddingInfo",
@@ -28,6 +33,7 @@ __all__ = [
     "default_batch_size",
     "default_cache_dir",
     "embed_texts",
+    "make_embedder",
     "package_version",
     "resolve_model",
     "text_key",

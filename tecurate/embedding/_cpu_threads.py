@@ -21,6 +21,8 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from tecurate.embedding._store import ContentStore
+
 WORKERS = 2
 """Batches in flight at once; each gets ``torch.get_num_threads() // WORKERS`` threads."""
 
@@ -68,3 +70,16 @@ def encode_threaded(model: SentenceTransformer, texts: Sequence[str], batch_size
             return np.concatenate(list(pool.map(run, batches)))
     finally:
         torch.set_num_threads(threads)
+
+
+class ThreadedEncoder:
+    """:func:`encode_threaded` as the encoder of the full-precision CPU backend."""
+
+    def __init__(self, model: SentenceTransformer, dim: int, identity: str, normalize: bool,
+                 store: ContentStore | None) -> None:
+        self._model = model
+        self._dim = dim
+        self._normalize = normalize
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        return encode_threaded(self._model, texts, batch_size, self._normalize, self._dim)

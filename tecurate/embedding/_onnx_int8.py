@@ -62,11 +62,12 @@ def int8_identity(base_identity: str) -> str:
 class Int8Encoder:
     """Encode texts with the int8 ONNX transformer and the model's own torch head modules."""
 
-    def __init__(self, model: SentenceTransformer, dim: int, identity: str,
+    def __init__(self, model: SentenceTransformer, dim: int, identity: str, normalize: bool,
                  cache: ContentStore | None) -> None:
         ort = _onnxruntime()
         self._model = model
         self._dim = dim
+        self._normalize = normalize
         self._inputs = _input_names(model)
         data = cache.load_file(identity, _ARTIFACT, _ARTIFACT_SUFFIX) if cache is not None else None
         if data is None:
@@ -75,7 +76,7 @@ class Int8Encoder:
                 cache.store_file(identity, _ARTIFACT, _ARTIFACT_SUFFIX, data)
         self._session = _session(ort, data)
 
-    def encode(self, texts: Sequence[str], batch_size: int, normalize: bool) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         import torch
 
         chunks = []
@@ -88,7 +89,7 @@ class Int8Encoder:
                 for module in list(self._model)[1:]:
                     features = module(features)
                 vectors = features["sentence_embedding"].float()
-                if normalize:
+                if self._normalize:
                     vectors = torch.nn.functional.normalize(vectors, dim=1)
                 chunks.append(vectors.numpy())
         return np.concatenate(chunks) if chunks else np.zeros((0, self._dim), dtype=np.float32)

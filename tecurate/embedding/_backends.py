@@ -1,0 +1,20 @@
+"""The built-in embedder backends. A new backend is a module and one line here.
+
+Registration order is the order ``--precision`` lists its choices in.
+"""
+
+from __future__ import annotations
+
+from tecurate.embedding._cpu_threads import ThreadedEncoder
+from tecurate.embedding._factory import BACKENDS, precisions
+from tecurate.embedding._onnx_int8 import Int8Encoder, int8_identity, require_extra
+from tecurate.embedding._sentence_transformer import PlainEncoder, SentenceTransformerBackend
+
+BACKENDS.register("torch-fp32", SentenceTransformerBackend("fp32", ("cuda",), PlainEncoder))
+BACKENDS.register("torch-fp32-threads", SentenceTransformerBackend("fp32", ("cpu",), ThreadedEncoder))
+BACKENDS.register("onnx-int8", SentenceTransformerBackend(
+    "int8", ("cpu",), Int8Encoder, identity=int8_identity,
+    versioned=("sentence-transformers", "onnxruntime"), requires=require_extra))
+
+PRECISIONS = precisions()
+"""Embedding precisions; int8 is a faster CPU path, see :mod:`tecurate.embedding._onnx_int8`."""
