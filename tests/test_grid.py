@@ -12,6 +12,7 @@ from conftest import NumbersEmbedder, make_frame
 
 from tecurate import AuditConfig, TecurateError, audit, grid
 from tecurate.grid import FAMILIES, Family, default_families
+from tecurate.reporting import schema
 
 
 @contextmanager
