@@ -199,11 +199,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "differs.", "grid", kind="int", low=1, high=100),
     Setting("collapse_threshold", 0.99, "Majority-class rate at which a model counts as collapsed.", "gates",
             kind="float", low=0.5, high=1.0, open_low=True),
-    _rate("max_collapse_rate", 0.5, "Fail when more te models collapse on a split."),
-    _rate("max_te_only_collapse_rate", 0.2, "Fail when more matched pairs collapse on te only; any is a "
-          "warning."),
-    _rate("max_accuracy_gap", 0.10, "Warn when median ID accuracy raw - te exceeds this."),
     Setting("fail_on", "fail", "fail: only failures exit 1; warn: warnings too.", "gates", choices=FAIL_ON),
+    Setting("max_regression", 0.05, "Largest allowed rise of any rate or gap (0..1).", "compare",
+            kind="float", low=0.0, high=1.0, commands=(COMPARE,)),
     Setting("probit_eps", 1e-3, "Accuracies are clipped to [eps, 1-eps] before the probit.", "spurious",
             kind="float", low=0.0, high=0.5, open_low=True, open_high=True),
     Setting("n_bootstrap", 1000, "Bootstrap resamples for the CI of r.", "spurious", kind="int", low=0),

@@ -229,7 +229,7 @@ def _audit_once(path: str, config: AuditConfig, embedder: _Model, notify: Progre
         lines = fit_aotl(models, shares, thresholds=thresholds, eps=config.probit_eps,
                          n_bootstrap=config.n_bootstrap, seed=config.seed)
         agreement = fit_agreement(run, eps=config.probit_eps)
-        verdict = decide(summary, lines, config)
+        verdict = decide(summary, lines, config, models)
 
     n_classes = len(target.classes)
     distribution = {name: dict(zip(target.classes, class_shares(codes[rows], n_classes).round(6).tolist()))

@@ -163,6 +163,11 @@ def case_seed(name: str) -> int:
 
 # --- 2. planted lines -------------------------------------------------------------------------
 
+_DEFAULTS = AuditConfig(target="y")
+LINE = dict(thresholds=SpuriousThresholds.from_config(_DEFAULTS), eps=_DEFAULTS.probit_eps,
+            n_bootstrap=_DEFAULTS.n_bootstrap)
+"""The spurious test's knobs at the audit's defaults."""
+
 def _r2_only_rule(fit: aotl_module.AotlFit) -> bool:
     """The spurious rule before validation: collapse_inflated alone made a line spurious."""
     return fit.spurious or "collapse_inflated" in fit.reasons
@@ -170,7 +175,7 @@ def _r2_only_rule(fit: aotl_module.AotlFit) -> bool:
 
 def planted_point_sets(n_each: int) -> str:
     lines = planted_lines(n_each, seed=0)
-    fits = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k) for k, l in enumerate(lines)]
+    fits = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k, **LINE) for k, l in enumerate(lines)]
     kinds = list(dict.fromkeys(l.name for l in lines))
     rows = []
     for kind in kinds:
@@ -182,7 +187,7 @@ def planted_point_sets(n_each: int) -> str:
     original = aotl_module.OFF_LINE_Z
     for z in (1.5, 2.0, 2.5, 3.0):
         aotl_module.OFF_LINE_Z = z
-        flagged = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k).spurious for k, l in enumerate(lines)]
+        flagged = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k, **LINE).spurious for k, l in enumerate(lines)]
         z_rows.append([f"{z:g}" + (" (default)" if z == original else ""), pr_text(truth, flagged)])
     aotl_module.OFF_LINE_Z = original
     return "\n\n".join([
@@ -209,7 +214,7 @@ def planted_full_runs(seeds: Sequence[int]) -> tuple[str, list[bool], list[bool]
         for n_collapsed in (0, 8):
             shift = diverse_models_under_shift(seed, n_collapsed=n_collapsed)
             shares = {ID_TEST: class_shares(shift.y_id, 2), "ood": class_shares(shift.y_ood, 2)}
-            fit = fit_aotl(as_grid_run(shift).models, shares, seed=seed)["te"]["ood"]
+            fit = fit_aotl(as_grid_run(shift).models, shares, seed=seed, **LINE)["te"]["ood"]
             truth.append(False)
             flagged.append(fit.spurious)
             rows.append([f"genuine line, {n_collapsed} collapsed, seed {seed}", "ood", fit.n_collapsed,
@@ -225,7 +230,7 @@ def agreement_known_answer(seeds: Sequence[int]) -> str:
     rows = []
     for seed in seeds:
         shift = diverse_models_under_shift(seed)
-        fit = fit_agreement(as_grid_run(shift))["te"]["ood"]
+        fit = fit_agreement(as_grid_run(shift), eps=LINE["eps"])["te"]["ood"]
         healthy = [e for e in fit.estimates if not e.collapsed]
         naive = np.mean([abs(e.id_accuracy - e.ood_accuracy) for e in healthy]) * 100
         e = fit.mae_pp
@@ -380,7 +385,7 @@ def redecide(report: AuditReport, config: AuditConfig, keep_configs: int | None 
     thresholds = SpuriousThresholds(config.min_collapsed_share, config.min_r2_drop, config.min_healthy)
     lines = fit_aotl(models, shares, thresholds=thresholds, eps=config.probit_eps,
                      n_bootstrap=config.n_bootstrap, seed=int(report.config["seed"]))
-    return decide(summarize(models), lines, config)
+    return decide(summarize(models), lines, config, models)
 
 
 def flips(statuses: Sequence[str]) -> int:
