@@ -22,7 +22,17 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from tecurate import __version__
-from tecurate.config import AUDIT, EMBED, SERIALIZE, Setting, parse_list, read_config_file, resolve_config, settings_for
+from tecurate.config import (
+    AUDIT,
+    COMPARE,
+    EMBED,
+    SERIALIZE,
+    Setting,
+    parse_list,
+    read_config_file,
+    resolve_config,
+    settings_for,
+)
 from tecurate.errors import TecurateError
 from tecurate.reporting import dumps, read_report, schema, write_atomic, write_outputs
 from tecurate.status import EXIT_INTERNAL, EXIT_PASS, EXIT_SIGINT, EXIT_USAGE
@@ -286,13 +296,11 @@ def report(
 
 
 @app.command()
+@with_settings(COMPARE)
 def compare(
     old: Annotated[Path, typer.Argument(help="The baseline JSON report (e.g. from the main branch).")],
     new: Annotated[Path, typer.Argument(help="The JSON report to judge against it.")],
-    max_regression: Annotated[float, typer.Option("--max-regression", help="Largest allowed rise of any rate or gap (0..1).")] = 0.05,
-    max_collapse_regression: Annotated[Optional[float], typer.Option("--max-collapse-regression", help="Largest allowed rise of a split's te collapse rate (default: --max-regression).")] = None,
-    max_te_only_regression: Annotated[Optional[float], typer.Option("--max-te-only-regression", help="Largest allowed rise of a split's te-only collapse rate (default: --max-regression).")] = None,
-    max_gap_regression: Annotated[Optional[float], typer.Option("--max-gap-regression", help="Largest allowed rise of a split's median accuracy gap raw - te (default: --max-regression).")] = None,
+    settings: dict[str, Any],
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per check, for CI.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text: table on stderr; json: the comparison on stdout.")] = "text",
     quiet: Quiet = False,
@@ -303,16 +311,12 @@ def compare(
     than its threshold, an accuracy-on-the-line fit became spurious, or the verdict worsened.
     """
     with _errors():
-        from tecurate.reporting import Thresholds, compare_reports, comparison_line, comparison_summary
+        from tecurate.reporting import compare_reports, comparison_line, comparison_summary
 
         if fmt not in ("text", "json"):
             raise TecurateError("--format must be 'text' or 'json'")
         _check_outputs(junit=junit)
-        thresholds = Thresholds(
-            collapse_rate=_first_given(max_collapse_regression, max_regression),
-            te_only_collapse_rate=_first_given(max_te_only_regression, max_regression),
-            accuracy_gap=_first_given(max_gap_regression, max_regression))
-        comparison = compare_reports(read_report(old), read_report(new), thresholds)
+        comparison = compare_reports(read_report(old), read_report(new), settings)
         written = write_outputs(comparison, {"junit": junit})
         if fmt == "json":
             sys.stdout.write(dumps(comparison.to_dict()))
@@ -324,10 +328,6 @@ def compare(
             for label, path in written.items():
                 console.print(Text(f"{label} written to {path}", style="dim"))
     raise typer.Exit(comparison.exit_code)
-
-
-def _first_given(value: float | None, default: float) -> float:
-    return default if value is None else value
 
 
 def _version(value: bool) -> None:

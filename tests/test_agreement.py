@@ -10,10 +10,13 @@ import pytest
 from scipy import stats
 
 import tecurate.analysis._agreement as agreement
+from tecurate import AuditConfig
 from tecurate.analysis import aline_estimates, fit_agreement, pairwise_agreement
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from validation.planted import as_grid_run, diverse_models_under_shift  # noqa: E402
+
+EPS = AuditConfig(target="y").probit_eps
 
 
 def test_public_names_match_all():
@@ -45,7 +48,7 @@ def test_aline_d_solves_the_pair_system_exactly():
     truth, pred_id, pred_ood = _consistent_predictions(rng, 4000, rng.uniform(0.05, 0.4, n),
                                                         rng.uniform(0.1, 0.45, n))
     acc_id = (pred_id == truth).mean(axis=1)
-    line, aline_s, aline_d = aline_estimates(pred_id, pred_ood, acc_id)
+    line, aline_s, aline_d = aline_estimates(pred_id, pred_ood, acc_id, eps=EPS)
     assert line.n_models == n and line.n_pairs == n * (n - 1) // 2
     assert aline_s is not None and aline_d is not None
     # Re-derive ALine-D by hand: its fitted values must satisfy the normal equations.
@@ -63,10 +66,10 @@ def test_aline_d_solves_the_pair_system_exactly():
 
 def test_too_few_models_or_a_flat_line_give_no_estimate():
     preds = np.zeros((2, 10), dtype=np.int8)
-    line, s, d = aline_estimates(preds, preds, np.array([0.5, 0.5]))
+    line, s, d = aline_estimates(preds, preds, np.array([0.5, 0.5]), eps=EPS)
     assert line.slope is None and s is None and d is None
     same = np.zeros((4, 10), dtype=np.int8)
-    line, s, d = aline_estimates(same, same, np.full(4, 0.5))
+    line, s, d = aline_estimates(same, same, np.full(4, 0.5), eps=EPS)
     assert line.n_pairs == 6 and line.r2 is None and s is None
 
 
@@ -77,7 +80,7 @@ def test_known_answer_estimates_beat_the_no_shift_guess_and_collapse_hurts():
     naive, s_h, d_h, s_a, d_a = [], [], [], [], []
     for seed in range(3):
         shift = diverse_models_under_shift(seed)
-        fit = fit_agreement(as_grid_run(shift))["te"]["ood"]
+        fit = fit_agreement(as_grid_run(shift), eps=EPS)["te"]["ood"]
         assert fit.n_collapsed == 8 and fit.healthy.n_models == 20 and fit.all.n_models == 28
         assert fit.healthy.r2 > 0.6
         assert fit.all.r2 > fit.healthy.r2
@@ -97,7 +100,7 @@ def test_known_answer_estimates_beat_the_no_shift_guess_and_collapse_hurts():
 
 def test_unlabelled_ood_still_gets_estimates_but_no_error():
     shift = diverse_models_under_shift(0, n=400, n_collapsed=2)
-    fit = fit_agreement(as_grid_run(shift, labelled=False))["te"]["ood"]
+    fit = fit_agreement(as_grid_run(shift, labelled=False), eps=EPS)["te"]["ood"]
     assert fit.mae_pp is None
     assert all(e.ood_accuracy is None for e in fit.estimates)
     assert all(0.0 <= e.aline_s <= 1.0 for e in fit.estimates if not e.collapsed)

@@ -1,14 +1,14 @@
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 from scipy import stats
 
 import tecurate.analysis._aotl as aotl
+from tecurate import AuditConfig
 from tecurate.analysis import (
-    DEFAULT_PROBIT_EPS,
     REASONS,
     AotlFit,
     LineFit,
@@ -22,6 +22,13 @@ from tecurate.analysis import (
 )
 from tecurate.errors import TecurateError
 
+CONFIG = AuditConfig(target="y")
+"""An audit's defaults (the settings table's), which the pipeline passes to these functions."""
+EPS = CONFIG.probit_eps
+THRESHOLDS = SpuriousThresholds.from_config(CONFIG)
+FIT = dict(eps=EPS, n_bootstrap=CONFIG.n_bootstrap)
+LINE = dict(FIT, thresholds=THRESHOLDS)
+
 
 def test_public_names_match_all():
     defined = {
@@ -29,7 +36,7 @@ def test_public_names_match_all():
         for name, obj in vars(aotl).items()
         if not name.startswith("_") and getattr(obj, "__module__", None) == aotl.__name__
     }
-    assert set(aotl.__all__) == defined | {"DEFAULT_PROBIT_EPS", "OFF_LINE_Z", "REASONS"}
+    assert set(aotl.__all__) == defined | {"OFF_LINE_Z", "REASONS"}
 
 
 # --- probit -----------------------------------------------------------------------------------
@@ -37,19 +44,19 @@ def test_public_names_match_all():
 
 def test_probit_matches_scipy_and_clips():
     acc = np.array([0.0, 0.1, 0.5, 0.9, 1.0])
-    clipped = np.clip(acc, DEFAULT_PROBIT_EPS, 1 - DEFAULT_PROBIT_EPS)
-    np.testing.assert_allclose(probit(acc), stats.norm.ppf(clipped))
-    assert probit([0.5])[0] == 0.0
-    assert np.all(np.isfinite(probit([0.0, 1.0])))
+    clipped = np.clip(acc, EPS, 1 - EPS)
+    np.testing.assert_allclose(probit(acc, EPS), stats.norm.ppf(clipped))
+    assert probit([0.5], EPS)[0] == 0.0
+    assert np.all(np.isfinite(probit([0.0, 1.0], EPS)))
     # Φ⁻¹(0.001) ≈ −3.0902
-    assert probit([0.0])[0] == pytest.approx(-3.090232306, abs=1e-6)
+    assert probit([0.0], EPS)[0] == pytest.approx(-3.090232306, abs=1e-6)
     assert probit([0.0], eps=0.01)[0] == pytest.approx(stats.norm.ppf(0.01))
 
 
 @pytest.mark.parametrize("bad", [[-0.1], [1.1], [np.nan]])
 def test_probit_rejects_non_accuracies(bad):
     with pytest.raises(ValueError):
-        probit(bad)
+        probit(bad, EPS)
 
 
 def test_probit_rejects_bad_eps():
@@ -66,8 +73,8 @@ def test_fit_line_matches_scipy(seed):
     acc_id = rng.uniform(0.5, 1.0, 30)
     acc_ood = np.clip(acc_id - 0.2 + rng.normal(0, 0.05, 30), 0, 1)
     acc_ood[0] = 0.0  # clipped end stays finite
-    fit = fit_line(acc_id, acc_ood)
-    eps = DEFAULT_PROBIT_EPS
+    fit = fit_line(acc_id, acc_ood, **FIT)
+    eps = EPS
     ref = stats.linregress(
         stats.norm.ppf(np.clip(acc_id, eps, 1 - eps)),
         stats.norm.ppf(np.clip(acc_ood, eps, 1 - eps)),
@@ -88,8 +95,8 @@ def test_bootstrap_matches_a_naive_loop():
     acc_id = rng.uniform(0.6, 0.9, 12)
     acc_ood = rng.uniform(0.4, 0.8, 12)
     acc_id[:4] = 0.7  # repeated values make some resamples degenerate-prone
-    fit = fit_line(acc_id, acc_ood, n_bootstrap=500, ci_level=0.9, seed=3)
-    x, y = probit(acc_id), probit(acc_ood)
+    fit = fit_line(acc_id, acc_ood, n_bootstrap=500, ci_level=0.9, seed=3, eps=EPS)
+    x, y = probit(acc_id, EPS), probit(acc_ood, EPS)
     idx = np.random.default_rng(3).integers(0, 12, size=(500, 12))
     rs = [
         np.corrcoef(x[i], y[i])[0, 1]
@@ -102,8 +109,8 @@ def test_bootstrap_matches_a_naive_loop():
 def test_bootstrap_is_seeded():
     rng = np.random.default_rng(1)
     acc_id, acc_ood = rng.uniform(0.5, 0.9, 20), rng.uniform(0.5, 0.9, 20)
-    assert fit_line(acc_id, acc_ood, seed=5) == fit_line(acc_id, acc_ood, seed=5)
-    assert fit_line(acc_id, acc_ood, seed=5).r_ci != fit_line(acc_id, acc_ood, seed=6).r_ci
+    assert fit_line(acc_id, acc_ood, seed=5, **FIT) == fit_line(acc_id, acc_ood, seed=5, **FIT)
+    assert fit_line(acc_id, acc_ood, seed=5, **FIT).r_ci != fit_line(acc_id, acc_ood, seed=6, **FIT).r_ci
 
 
 def test_bootstrap_is_fast():
@@ -111,12 +118,12 @@ def test_bootstrap_is_fast():
     acc_id, acc_ood = rng.uniform(0.5, 0.9, 60), rng.uniform(0.5, 0.9, 60)
     start = time.perf_counter()
     for _ in range(10):
-        fit_line(acc_id, acc_ood, n_bootstrap=1000)
+        fit_line(acc_id, acc_ood, n_bootstrap=1000, eps=EPS)
     assert (time.perf_counter() - start) / 10 < 0.1  # a few ms in practice
 
 
 def test_no_bootstrap_gives_no_ci():
-    fit = fit_line([0.6, 0.7, 0.8, 0.9], [0.5, 0.55, 0.7, 0.8], n_bootstrap=0)
+    fit = fit_line([0.6, 0.7, 0.8, 0.9], [0.5, 0.55, 0.7, 0.8], n_bootstrap=0, eps=EPS)
     assert fit.r is not None and fit.r_ci is None
 
 
@@ -125,7 +132,7 @@ def test_too_few_valid_resamples_gives_no_ci():
     # it draws both: P = 1 − 2·(4/5)^5 + (3/5)^5 ≈ 0.42, under the 0.5 needed for a CI.
     acc_id = [0.6, 0.6, 0.6, 0.6, 0.9]
     acc_ood = [0.5, 0.5, 0.5, 0.7, 0.5]
-    fit = fit_line(acc_id, acc_ood, n_bootstrap=1000)
+    fit = fit_line(acc_id, acc_ood, n_bootstrap=1000, eps=EPS)
     assert fit.r is not None
     assert fit.r_ci is None
 
@@ -141,7 +148,7 @@ def test_too_few_valid_resamples_gives_no_ci():
     ],
 )
 def test_undefined_fits_are_none_not_nan(acc_id, acc_ood):
-    fit = fit_line(acc_id, acc_ood)
+    fit = fit_line(acc_id, acc_ood, **FIT)
     assert fit == LineFit(
         n=len(acc_id), slope=None, intercept=None, r=None, r2=None, p_value=None, r_ci=None
     )
@@ -150,7 +157,7 @@ def test_undefined_fits_are_none_not_nan(acc_id, acc_ood):
 
 def test_fit_line_rejects_mismatched_lengths():
     with pytest.raises(ValueError):
-        fit_line([0.5, 0.6, 0.7], [0.5, 0.6])
+        fit_line([0.5, 0.6, 0.7], [0.5, 0.6], **FIT)
 
 
 # --- spurious test on constructed point sets --------------------------------------------------
@@ -176,7 +183,7 @@ def test_inflated_line_is_spurious():
     acc_ood = np.r_[FLAT_OOD, np.full(6, BASE_OOD)]
     collapsed = np.r_[np.zeros(20, bool), np.ones(6, bool)]
     point = {"class": 0, "id": BASE_ID, "ood": BASE_OOD}
-    fit = assess_line(acc_id, acc_ood, collapsed, base_rate_point=point)
+    fit = assess_line(acc_id, acc_ood, collapsed, base_rate_point=point, **LINE)
     assert isinstance(fit, AotlFit)
     assert fit.n_collapsed == 6
     assert fit.collapsed_share == pytest.approx(6 / 26)
@@ -193,8 +200,8 @@ def test_genuine_line_is_not_spurious():
     # 25 healthy points on probit(ood) = 0.9·probit(id) − 0.3 + noise, nothing collapsed.
     rng = np.random.default_rng(1)
     acc_id = np.linspace(0.6, 0.95, 25)
-    acc_ood = stats.norm.cdf(0.9 * probit(acc_id) - 0.3 + rng.normal(0, 0.05, 25))
-    fit = assess_line(acc_id, acc_ood, np.zeros(25, bool))
+    acc_ood = stats.norm.cdf(0.9 * probit(acc_id, EPS) - 0.3 + rng.normal(0, 0.05, 25))
+    fit = assess_line(acc_id, acc_ood, np.zeros(25, bool), **LINE)
     assert fit.all.slope == pytest.approx(0.9, abs=0.1)
     assert fit.all.r > 0.95
     assert fit.healthy == fit.all
@@ -207,7 +214,7 @@ def test_too_few_healthy_is_spurious():
     acc_id = np.r_[[0.80, 0.85, 0.90], np.full(10, BASE_ID)]
     acc_ood = np.r_[[0.70, 0.60, 0.75], np.full(10, BASE_OOD)]
     collapsed = np.r_[np.zeros(3, bool), np.ones(10, bool)]
-    fit = assess_line(acc_id, acc_ood, collapsed)
+    fit = assess_line(acc_id, acc_ood, collapsed, **LINE)
     assert fit.healthy.n == 3
     assert "insufficient_healthy" in fit.reasons
     assert fit.spurious
@@ -217,10 +224,10 @@ def test_insufficient_healthy_alone_makes_a_good_looking_line_spurious():
     # healthy points and collapsed ones on one line, so R² barely drops (no collapse_inflated),
     # but 4 healthy points cannot confirm the line.
     acc_id = np.array([0.70, 0.75, 0.80, 0.85, 0.6, 0.6])
-    acc_ood = stats.norm.cdf(probit(acc_id) - 0.5)
+    acc_ood = stats.norm.cdf(probit(acc_id, EPS) - 0.5)
     acc_ood[:4] += [0.01, -0.01, 0.01, -0.01]
     collapsed = np.array([False] * 4 + [True] * 2)
-    fit = assess_line(acc_id, acc_ood, collapsed)
+    fit = assess_line(acc_id, acc_ood, collapsed, **LINE)
     assert fit.reasons == ("insufficient_healthy",)
     assert fit.all.p_value < 0.05
     assert fit.spurious
@@ -232,7 +239,7 @@ def test_few_collapsed_outliers_with_uncorrelated_healthy_is_spurious():
     acc_id = np.r_[FLAT_ID, BASE_ID]
     acc_ood = np.r_[FLAT_OOD, BASE_OOD]
     collapsed = np.r_[np.zeros(20, bool), True]
-    fit = assess_line(acc_id, acc_ood, collapsed)
+    fit = assess_line(acc_id, acc_ood, collapsed, **LINE)
     assert fit.collapsed_share < 0.10
     assert fit.all.p_value < 0.05 and fit.all.r > 0
     assert fit.reasons == ("healthy_uncorrelated",)
@@ -240,7 +247,7 @@ def test_few_collapsed_outliers_with_uncorrelated_healthy_is_spurious():
 
 
 def test_flat_cloud_without_collapse_is_flagged_but_not_spurious():
-    fit = assess_line(FLAT_ID, FLAT_OOD, np.zeros(20, bool))
+    fit = assess_line(FLAT_ID, FLAT_OOD, np.zeros(20, bool), **LINE)
     assert fit.reasons == ("healthy_uncorrelated",)
     assert not fit.spurious
 
@@ -248,9 +255,9 @@ def test_flat_cloud_without_collapse_is_flagged_but_not_spurious():
 def test_genuine_line_with_collapsed_points_on_it_is_not_spurious():
     rng = np.random.default_rng(4)
     acc_id = np.r_[np.linspace(0.62, 0.95, 20), np.full(3, 0.6)]
-    acc_ood = stats.norm.cdf(probit(acc_id) - 0.4 + np.r_[rng.normal(0, 0.05, 20), 0, 0, 0])
+    acc_ood = stats.norm.cdf(probit(acc_id, EPS) - 0.4 + np.r_[rng.normal(0, 0.05, 20), 0, 0, 0])
     collapsed = np.r_[np.zeros(20, bool), np.ones(3, bool)]
-    fit = assess_line(acc_id, acc_ood, collapsed)
+    fit = assess_line(acc_id, acc_ood, collapsed, **LINE)
     assert fit.reasons == ()
     assert not fit.spurious
 
@@ -259,11 +266,11 @@ def test_collapse_at_the_chance_point_of_a_genuine_line_inflates_r2_but_is_not_s
     # Healthy models in a narrow band on probit(ood) = 0.8·probit(id); collapsed models of a balanced
     # task at (0.5, 0.5), i.e. probit (0, 0), on the same line: R² jumps, the line does not change.
     rng = np.random.default_rng(5)
-    x = rng.uniform(probit(0.8), probit(0.9), 20)
+    x = rng.uniform(probit(0.8, EPS), probit(0.9, EPS), 20)
     acc_id = stats.norm.cdf(np.r_[x, np.zeros(6)])
     acc_ood = stats.norm.cdf(np.r_[0.8 * x + rng.normal(0, 0.12, 20), np.zeros(6)])
     collapsed = np.r_[np.zeros(20, bool), np.ones(6, bool)]
-    fit = assess_line(acc_id, acc_ood, collapsed)
+    fit = assess_line(acc_id, acc_ood, collapsed, **LINE)
     assert "collapse_inflated" in fit.reasons and "healthy_uncorrelated" not in fit.reasons
     assert fit.collapsed_residual_z < aotl.OFF_LINE_Z
     assert not fit.spurious
@@ -272,11 +279,11 @@ def test_collapse_at_the_chance_point_of_a_genuine_line_inflates_r2_but_is_not_s
 def test_collapsed_points_off_a_confirmed_healthy_line_are_spurious():
     # Same healthy line, but the collapsed pile sits far below it: collapse bends the line.
     rng = np.random.default_rng(5)
-    x = rng.uniform(probit(0.8), probit(0.9), 20)
+    x = rng.uniform(probit(0.8, EPS), probit(0.9, EPS), 20)
     acc_id = stats.norm.cdf(np.r_[x, np.zeros(6)])
     acc_ood = stats.norm.cdf(np.r_[0.8 * x + rng.normal(0, 0.12, 20), np.full(6, -1.0)])
     collapsed = np.r_[np.zeros(20, bool), np.ones(6, bool)]
-    fit = assess_line(acc_id, acc_ood, collapsed)
+    fit = assess_line(acc_id, acc_ood, collapsed, **LINE)
     assert fit.collapsed_residual_z > aotl.OFF_LINE_Z
     assert fit.spurious and "collapse_inflated" in fit.reasons
 
@@ -286,7 +293,7 @@ def test_undefined_healthy_r2_counts_as_zero():
     acc_id = np.r_[[0.80, 0.82, 0.84, 0.86, 0.88], np.full(2, BASE_ID)]
     acc_ood = np.r_[np.full(5, 0.65), np.full(2, BASE_OOD)]
     collapsed = np.r_[np.zeros(5, bool), np.ones(2, bool)]
-    fit = assess_line(acc_id, acc_ood, collapsed)
+    fit = assess_line(acc_id, acc_ood, collapsed, **LINE)
     assert fit.healthy.r2 is None
     assert "collapse_inflated" in fit.reasons
     assert fit.spurious
@@ -296,22 +303,22 @@ def test_thresholds_are_honoured():
     acc_id = np.r_[FLAT_ID, np.full(6, BASE_ID)]
     acc_ood = np.r_[FLAT_OOD, np.full(6, BASE_OOD)]
     collapsed = np.r_[np.zeros(20, bool), np.ones(6, bool)]
-    strict = SpuriousThresholds(min_collapsed_share=0.5, min_healthy=25)
-    fit = assess_line(acc_id, acc_ood, collapsed, thresholds=strict)
+    strict = replace(THRESHOLDS, min_collapsed_share=0.5, min_healthy=25)
+    fit = assess_line(acc_id, acc_ood, collapsed, thresholds=strict, **FIT)
     assert fit.reasons == ("insufficient_healthy",)
 
 
 def test_assess_line_is_deterministic():
     args = (np.r_[FLAT_ID, BASE_ID], np.r_[FLAT_OOD, BASE_OOD], np.r_[np.zeros(20, bool), True])
-    assert assess_line(*args, seed=3) == assess_line(*args, seed=3)
-    assert assess_line(*args, seed=3).healthy.r_ci != assess_line(*args, seed=4).healthy.r_ci
+    assert assess_line(*args, seed=3, **LINE) == assess_line(*args, seed=3, **LINE)
+    assert assess_line(*args, seed=3, **LINE).healthy.r_ci != assess_line(*args, seed=4, **LINE).healthy.r_ci
 
 
 def test_assess_line_rejects_bad_input():
     with pytest.raises(ValueError):
-        assess_line([0.5, 0.6], [0.5, 0.6], [True])
+        assess_line([0.5, 0.6], [0.5, 0.6], [True], **LINE)
     with pytest.raises(ValueError):
-        assess_line([], [], [])
+        assess_line([], [], [], **LINE)
 
 
 @pytest.mark.parametrize(
@@ -325,7 +332,7 @@ def test_assess_line_rejects_bad_input():
 )
 def test_bad_thresholds_are_user_errors(kwargs):
     with pytest.raises(TecurateError):
-        SpuriousThresholds(**kwargs)
+        replace(THRESHOLDS, **kwargs)
 
 
 # --- fit_aotl on hand-built models ------------------------------------------------------------
@@ -356,7 +363,7 @@ def constant(split: str, cls: int) -> np.ndarray:
 
 
 def make(rep: str, cfg: str, preds: dict[str, np.ndarray]) -> ModelResult:
-    splits = {s: split_metrics(Y[s], p, 2) for s, p in preds.items()}
+    splits = {s: split_metrics(Y[s], p, 2, CONFIG.collapse_threshold) for s, p in preds.items()}
     return ModelResult(family="mlp", config_id=cfg, params={}, representation=rep, splits=splits)
 
 
@@ -381,7 +388,7 @@ def grid() -> list[ModelResult]:
 
 
 def test_fit_aotl_structure_and_points():
-    fits = fit_aotl(grid(), SHARES, n_bootstrap=200)
+    fits = fit_aotl(grid(), SHARES, n_bootstrap=200, thresholds=THRESHOLDS, eps=EPS, seed=0)
     assert list(fits) == ["raw", "te"]
     assert list(fits["raw"]) == ["ood_a", "ood_b"]
     assert list(fits["te"]) == ["ood_a", "ood_b"]
@@ -393,17 +400,17 @@ def test_fit_aotl_structure_and_points():
     # the same points fitted directly (slope/r do not depend on the bootstrap seed)
     acc_id = [1.0, 0.9, 0.8, 0.7, 0.6, 0.4, 0.4, 1.0]
     acc_ood = [0.9, 0.8, 0.8, 0.6, 0.5, 0.7, 0.7, 0.3]
-    ref = fit_line(acc_id, acc_ood, n_bootstrap=0)
+    ref = fit_line(acc_id, acc_ood, n_bootstrap=0, eps=EPS)
     assert te_a.all.slope == pytest.approx(ref.slope)
     assert te_a.all.r == pytest.approx(ref.r)
-    assert te_a.healthy.slope == pytest.approx(fit_line(acc_id[:5], acc_ood[:5]).slope)
+    assert te_a.healthy.slope == pytest.approx(fit_line(acc_id[:5], acc_ood[:5], **FIT).slope)
 
     assert fits["raw"]["ood_b"].all.n == 3
     assert fits["raw"]["ood_a"].n_collapsed == 0
 
 
 def test_fit_aotl_base_rate_point():
-    fits = fit_aotl(grid(), SHARES, n_bootstrap=0)
+    fits = fit_aotl(grid(), SHARES, n_bootstrap=0, thresholds=THRESHOLDS, eps=EPS, seed=0)
     # te: collapsed points vote class 0 (c5, c6) against class 1 (c7) -> class 0
     assert fits["te"]["ood_a"].base_rate_point == {"class": 0, "id": 0.4, "ood": 0.7}
     # raw: nothing collapsed -> the ID majority class, 1
@@ -423,21 +430,21 @@ def test_fit_aotl_base_rate_point_tie_takes_lowest_code():
             params={},
             representation="te",
             splits={
-                "id_test": split_metrics(y_id, np.full(4, cls), 3),
-                "ood": split_metrics(y_id, np.full(4, cls), 3),
+                "id_test": split_metrics(y_id, np.full(4, cls), 3, CONFIG.collapse_threshold),
+                "ood": split_metrics(y_id, np.full(4, cls), 3, CONFIG.collapse_threshold),
             },
         )
         for cls in (2, 1)
     ]
-    fit = fit_aotl(models, shares, n_bootstrap=0)["te"]["ood"]
+    fit = fit_aotl(models, shares, n_bootstrap=0, thresholds=THRESHOLDS, eps=EPS, seed=0)["te"]["ood"]
     assert fit.base_rate_point == {"class": 1, "id": 0.25, "ood": 0.3}
 
 
 def test_fit_aotl_is_deterministic_and_seeded_per_split():
     models = grid()
-    first = fit_aotl(models, SHARES, seed=11)
-    assert first == fit_aotl(models, SHARES, seed=11)
-    assert first != fit_aotl(models, SHARES, seed=12)
+    first = fit_aotl(models, SHARES, seed=11, **LINE)
+    assert first == fit_aotl(models, SHARES, seed=11, **LINE)
+    assert first != fit_aotl(models, SHARES, seed=12, **LINE)
     # a split's fit depends on its name, not on which other splits exist
     without_b = [
         ModelResult(
@@ -449,18 +456,18 @@ def test_fit_aotl_is_deterministic_and_seeded_per_split():
         )
         for m in models
     ]
-    assert fit_aotl(without_b, SHARES, seed=11)["raw"]["ood_a"] == first["raw"]["ood_a"]
+    assert fit_aotl(without_b, SHARES, seed=11, **LINE)["raw"]["ood_a"] == first["raw"]["ood_a"]
     encoded = {rep: {s: asdict(f) for s, f in fits.items()} for rep, fits in first.items()}
     json.dumps(encoded, allow_nan=False)
 
 
 def test_fit_aotl_needs_class_shares_for_every_split():
     with pytest.raises(ValueError, match="ood_b"):
-        fit_aotl(grid(), {"id_test": SHARES["id_test"], "ood_a": SHARES["ood_a"]})
+        fit_aotl(grid(), {"id_test": SHARES["id_test"], "ood_a": SHARES["ood_a"]}, **LINE, seed=0)
 
 
 def test_fit_aotl_empty():
-    assert fit_aotl([], {}) == {}
+    assert fit_aotl([], {}, **LINE, seed=0) == {}
 
 
 def test_collapse_that_weakens_the_line_is_not_spurious():
@@ -470,7 +477,13 @@ def test_collapse_that_weakens_the_line_is_not_spurious():
     acc_ood = acc_id - 0.08 + rng.normal(0, 0.004, 6)
     collapsed_id, collapsed_ood = np.full(6, 0.68), np.full(6, 0.70)
     fit = assess_line(np.r_[acc_id, collapsed_id], np.r_[acc_ood, collapsed_ood],
-                      np.r_[np.zeros(6, bool), np.ones(6, bool)], n_bootstrap=500, seed=1)
+                      np.r_[np.zeros(6, bool), np.ones(6, bool)], n_bootstrap=500, seed=1,
+                      thresholds=THRESHOLDS, eps=EPS)
     assert fit.healthy.r2 is not None and fit.all.r2 is not None
     assert fit.healthy.r2 > fit.all.r2
     assert not fit.spurious
+
+
+def test_threshold_bounds_are_the_settings_tables():
+    with pytest.raises(TecurateError, match="--min-healthy must be at least 3"):
+        replace(THRESHOLDS, min_healthy=2)

@@ -9,7 +9,7 @@ import pytest
 from fake_reports import audit_report
 
 from tecurate.errors import TecurateError
-from tecurate.reporting import Thresholds, compare_reports
+from tecurate.reporting import compare_reports, regression_limits
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_a_rate_regresses_only_beyond_its_threshold(report, rise, regressed):
     new = copy.deepcopy(report)
     split = list(new["summary"]["paired"])[-1]
     new["summary"]["paired"][split]["te_only_collapse_rate"] += rise
-    check = _check(compare_reports(report, new, Thresholds(te_only_collapse_rate=0.05)),
+    check = _check(compare_reports(report, new, {"max_te_only_regression": 0.05}),
                    "te_only_collapse_rate", split)
     assert (check.status == "fail") == regressed
     assert check.delta == pytest.approx(rise)
@@ -48,9 +48,9 @@ def test_each_quantity_has_its_own_threshold(report):
     new = copy.deepcopy(report)
     new["summary"]["representations"]["te"]["id_test"]["collapse_rate"] += 0.2
     new["summary"]["paired"]["id_test"]["median_accuracy_gap"] += 0.2
-    loose = compare_reports(report, new, Thresholds(collapse_rate=0.25, accuracy_gap=0.25))
+    loose = compare_reports(report, new, {"max_collapse_regression": 0.25, "max_gap_regression": 0.25})
     assert not loose.regressions
-    strict = compare_reports(report, new, Thresholds(collapse_rate=0.25, accuracy_gap=0.1))
+    strict = compare_reports(report, new, {"max_collapse_regression": 0.25, "max_gap_regression": 0.1})
     assert [(c.name, c.scope) for c in strict.regressions] == [("accuracy_gap", "id_test")]
     assert strict.exit_code == 1
 
@@ -105,11 +105,24 @@ def test_reports_of_different_schema_versions_are_refused(report):
 
 
 def test_thresholds_are_rates(report):
-    with pytest.raises(TecurateError, match="between 0 and 1"):
-        Thresholds(collapse_rate=1.5)
+    with pytest.raises(TecurateError, match="--max-collapse-regression must be between 0 and 1"):
+        compare_reports(report, report, {"max_collapse_regression": 1.5})
+    with pytest.raises(TecurateError, match="--max-regression must be between 0 and 1"):
+        regression_limits({"max_regression": -0.1})
+    with pytest.raises(TecurateError, match="unknown compare setting"):
+        regression_limits({"max_colapse_regression": 0.1})
+
+
+def test_a_specific_threshold_defaults_to_max_regression():
+    assert regression_limits({}) == {"collapse_rate": 0.05, "te_only_collapse_rate": 0.05,
+                                     "accuracy_gap": 0.05}
+    knobs = {"max_regression": 0.2, "max_gap_regression": 0.01, "max_collapse_regression": None}
+    assert regression_limits(knobs) == {"collapse_rate": 0.2, "te_only_collapse_rate": 0.2,
+                                        "accuracy_gap": 0.01}
 
 
 def test_the_comparison_is_plain_json_data(report):
     data = compare_reports(report, report).to_dict()
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {"old", "new", "thresholds", "checks", "notes", "status", "exit_code"}
+    assert data["thresholds"] == {"collapse_rate": 0.05, "te_only_collapse_rate": 0.05, "accuracy_gap": 0.05}

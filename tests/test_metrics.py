@@ -8,8 +8,8 @@ import pytest
 from sklearn import metrics as skm
 
 import tecurate.analysis._metrics as metrics
+from tecurate import AuditConfig
 from tecurate.analysis import (
-    DEFAULT_COLLAPSE_THRESHOLD,
     SplitMetrics,
     accuracy,
     balanced_accuracy,
@@ -32,6 +32,8 @@ from tecurate.analysis import (
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2])
 Y_PRED = np.array([0, 0, 1, 1, 0, 0])
 K = 3
+T = AuditConfig(target="y").collapse_threshold
+"""The audit's default collapse threshold (0.99), which the settings table owns."""
 
 
 def test_public_names_match_all():
@@ -40,7 +42,7 @@ def test_public_names_match_all():
         for name, obj in vars(metrics).items()
         if not name.startswith("_") and getattr(obj, "__module__", None) == metrics.__name__
     }
-    assert set(metrics.__all__) == defined | {"DEFAULT_COLLAPSE_THRESHOLD"}
+    assert set(metrics.__all__) == defined
 
 
 def test_accuracy_hand_computed():
@@ -97,7 +99,7 @@ def test_collapse_metrics_hand_computed():
     assert lift(Y_TRUE, Y_PRED, K) == pytest.approx(0.0)
     # TV = ½ (|4/6-3/6| + |2/6-2/6| + |0-1/6|) = ½ (1/6 + 0 + 1/6) = 1/6
     assert prediction_shift_tv(Y_TRUE, Y_PRED, K) == pytest.approx(1 / 6)
-    assert not is_collapsed(Y_PRED, K)
+    assert not is_collapsed(Y_PRED, K, T)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -130,7 +132,7 @@ def test_one_predicted_class():
     assert math.copysign(1.0, prediction_entropy(y_pred, 3)) == 1.0  # not -0.0
     assert majority_class_rate(y_pred, 3) == 1.0
     assert n_predicted_classes(y_pred) == 1
-    assert is_collapsed(y_pred, 3)
+    assert is_collapsed(y_pred, 3, T)
     # the single-class rule holds whatever the threshold
     assert is_collapsed(y_pred, 3, threshold=1.0)
 
@@ -147,9 +149,8 @@ def test_collapse_threshold_boundary_is_inclusive():
     below = np.array([0] * 98 + [1, 1])  # 0.98
     assert majority_class_rate(at, 2) == 0.99
     assert is_collapsed(at, 2, threshold=0.99)
-    assert is_collapsed(at, 2)  # default threshold
-    assert DEFAULT_COLLAPSE_THRESHOLD == 0.99
-    assert not is_collapsed(below, 2)
+    assert is_collapsed(at, 2, T) and T == 0.99
+    assert not is_collapsed(below, 2, T)
     assert not is_collapsed(at, 2, threshold=0.995)
 
 
@@ -157,7 +158,7 @@ def test_collapsed_model_metrics():
     # always predicts class 1; y_true π = (0.25, 0.75)
     y_true = np.array([0, 1, 1, 1])
     y_pred = np.array([1, 1, 1, 1])
-    m = split_metrics(y_true, y_pred, 2)
+    m = split_metrics(y_true, y_pred, 2, T)
     assert m.accuracy == pytest.approx(0.75)
     assert m.balanced_accuracy == pytest.approx(0.5)  # (0 + 1) / 2
     # class 0: F1 0; class 1: TP=3 FP=1 FN=0 -> 6/7; mean 3/7
@@ -171,7 +172,7 @@ def test_collapsed_model_metrics():
 
 
 def test_split_metrics_matches_individual_functions_and_is_json_ready():
-    m = split_metrics(Y_TRUE, Y_PRED, K)
+    m = split_metrics(Y_TRUE, Y_PRED, K, T)
     assert isinstance(m, SplitMetrics)
     assert m.accuracy == accuracy(Y_TRUE, Y_PRED)
     assert m.balanced_accuracy == balanced_accuracy(Y_TRUE, Y_PRED)
@@ -193,14 +194,14 @@ def test_split_metrics_matches_individual_functions_and_is_json_ready():
 def test_split_metrics_collapse_threshold_is_passed_through():
     y_true = np.array([0, 1, 0, 1])
     y_pred = np.array([0, 0, 0, 1])  # majority rate 0.75
-    assert not split_metrics(y_true, y_pred, 2).collapsed
+    assert not split_metrics(y_true, y_pred, 2, T).collapsed
     assert split_metrics(y_true, y_pred, 2, collapse_threshold=0.75).collapsed
 
 
 def test_return_types_are_plain_python():
     assert type(accuracy(Y_TRUE, Y_PRED)) is float
     assert type(n_predicted_classes(Y_PRED)) is int
-    assert type(is_collapsed(Y_PRED, K)) is bool
+    assert type(is_collapsed(Y_PRED, K, T)) is bool
 
 
 @pytest.mark.parametrize(
@@ -216,8 +217,8 @@ def test_return_types_are_plain_python():
         lambda: base_rate([], 2),
         lambda: lift([], [], 2),
         lambda: prediction_shift_tv([], [], 2),
-        lambda: is_collapsed([], 2),
-        lambda: split_metrics([], [], 2),
+        lambda: is_collapsed([], 2, T),
+        lambda: split_metrics([], [], 2, T),
     ],
 )
 def test_empty_inputs_raise(call):

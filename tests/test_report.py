@@ -14,7 +14,7 @@ import pytest
 import tecurate.reporting
 from tecurate.reporting import AuditReport, dumps, write_atomic
 
-API = {"RENDERERS", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "Thresholds",
+API = {"RENDERERS", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "regression_limits",
        "audit_junit", "compare_junit", "compare_reports", "comparison_line", "comparison_summary", "dumps",
        "print_summary", "read_report", "render_html", "schema", "summary", "verdict_line", "write_atomic",
        "write_outputs"}

@@ -133,8 +133,8 @@ def test_missing_representation_and_empty_input():
 def test_with_real_split_metrics_and_json_ready():
     y_true = np.array([0, 0, 1, 1])
     models = [
-        model("raw", "c1", {"id_test": split_metrics(y_true, np.array([0, 0, 1, 1]), 2)}),
-        model("te", "c1", {"id_test": split_metrics(y_true, np.array([1, 1, 1, 1]), 2)}),
+        model("raw", "c1", {"id_test": split_metrics(y_true, np.array([0, 0, 1, 1]), 2, 0.99)}),
+        model("te", "c1", {"id_test": split_metrics(y_true, np.array([1, 1, 1, 1]), 2, 0.99)}),
     ]
     result = summarize(models)
     te = result.representations["te"]["id_test"]

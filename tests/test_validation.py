@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tecurate import AuditConfig, audit
-from tecurate.analysis import assess_line, class_shares, fit_aotl
+from tecurate.analysis import SpuriousThresholds, assess_line, class_shares, fit_aotl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from validation.planted import (  # noqa: E402
@@ -25,10 +25,13 @@ from validation.planted import (  # noqa: E402
     threshold_case,
 )
 
+DEFAULTS = AuditConfig(target="label")
+LINE = dict(thresholds=SpuriousThresholds.from_config(DEFAULTS), eps=DEFAULTS.probit_eps)
+
 
 def test_spurious_flag_precision_and_recall_on_planted_point_sets():
     lines = planted_lines(25, seed=1)
-    flagged = [assess_line(line.acc_id, line.acc_ood, line.collapsed, n_bootstrap=500, seed=k).spurious
+    flagged = [assess_line(line.acc_id, line.acc_ood, line.collapsed, n_bootstrap=500, seed=k, **LINE).spurious
                for k, line in enumerate(lines)]
     precision, recall = precision_recall([line.spurious_expected for line in lines], flagged)
     assert precision >= 0.95 and recall >= 0.95
@@ -54,7 +57,7 @@ def test_full_run_genuine_line_of_diverse_models_is_not_flagged(n_collapsed):
         shift = diverse_models_under_shift(seed, n_collapsed=n_collapsed)
         run = as_grid_run(shift)
         shares = {"id_test": class_shares(shift.y_id, 2), "ood": class_shares(shift.y_ood, 2)}
-        fit = fit_aotl(run.models, shares, n_bootstrap=300, seed=seed)["te"]["ood"]
+        fit = fit_aotl(run.models, shares, n_bootstrap=300, seed=seed, **LINE)["te"]["ood"]
         assert fit.healthy.r2 > 0.5 and fit.healthy.r_ci[0] > 0
         assert not fit.spurious, fit
 

@@ -229,9 +229,9 @@ def as_grid_run(shift: PlantedShift, *, labelled: bool = True, representation: s
     """The planted models as a grid run (one OOD split named "ood"), as the pipeline would build it."""
     models, predictions = [], []
     for k, (pi, po) in enumerate(zip(shift.pred_id, shift.pred_ood, strict=True)):
-        ood = split_metrics(shift.y_ood, po, 2) if labelled else prediction_metrics(po, 2, 0.99)
+        ood = split_metrics(shift.y_ood, po, 2, 0.99) if labelled else prediction_metrics(po, 2, 0.99)
         models.append(ModelResult("planted", f"m{k:02d}", {}, representation,
-                                  {"id_test": split_metrics(shift.y_id, pi, 2), "ood": ood}))
+                                  {"id_test": split_metrics(shift.y_id, pi, 2, 0.99), "ood": ood}))
         predictions.append({"id_test": pi, "ood": po})
     return GridRun(models, predictions)
 

@@ -37,6 +37,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import tecurate.analysis._aotl as aotl_module  # noqa: E402
 from tecurate import AuditConfig, __version__, audit  # noqa: E402
 from tecurate.analysis import (  # noqa: E402
+    SpuriousThresholds,
     Verdict,
     analyze,
     assess_line,
@@ -161,6 +162,11 @@ def case_seed(name: str) -> int:
 
 # --- 2. planted lines -------------------------------------------------------------------------
 
+_DEFAULTS = AuditConfig(target="y")
+LINE = dict(thresholds=SpuriousThresholds.from_config(_DEFAULTS), eps=_DEFAULTS.probit_eps,
+            n_bootstrap=_DEFAULTS.n_bootstrap)
+"""The spurious test's knobs at the audit's defaults."""
+
 def _r2_only_rule(fit: aotl_module.AotlFit) -> bool:
     """The spurious rule before validation: collapse_inflated alone made a line spurious."""
     return fit.spurious or "collapse_inflated" in fit.reasons
@@ -168,7 +174,7 @@ def _r2_only_rule(fit: aotl_module.AotlFit) -> bool:
 
 def planted_point_sets(n_each: int) -> str:
     lines = planted_lines(n_each, seed=0)
-    fits = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k) for k, l in enumerate(lines)]
+    fits = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k, **LINE) for k, l in enumerate(lines)]
     kinds = list(dict.fromkeys(l.name for l in lines))
     rows = []
     for kind in kinds:
@@ -180,7 +186,7 @@ def planted_point_sets(n_each: int) -> str:
     original = aotl_module.OFF_LINE_Z
     for z in (1.5, 2.0, 2.5, 3.0):
         aotl_module.OFF_LINE_Z = z
-        flagged = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k).spurious for k, l in enumerate(lines)]
+        flagged = [assess_line(l.acc_id, l.acc_ood, l.collapsed, seed=k, **LINE).spurious for k, l in enumerate(lines)]
         z_rows.append([f"{z:g}" + (" (default)" if z == original else ""), pr_text(truth, flagged)])
     aotl_module.OFF_LINE_Z = original
     return "\n\n".join([
@@ -207,7 +213,7 @@ def planted_full_runs(seeds: Sequence[int]) -> tuple[str, list[bool], list[bool]
         for n_collapsed in (0, 8):
             shift = diverse_models_under_shift(seed, n_collapsed=n_collapsed)
             shares = {ID_TEST: class_shares(shift.y_id, 2), "ood": class_shares(shift.y_ood, 2)}
-            fit = fit_aotl(as_grid_run(shift).models, shares, seed=seed)["te"]["ood"]
+            fit = fit_aotl(as_grid_run(shift).models, shares, seed=seed, **LINE)["te"]["ood"]
             truth.append(False)
             flagged.append(fit.spurious)
             rows.append([f"genuine line, {n_collapsed} collapsed, seed {seed}", "ood", fit.n_collapsed,
@@ -223,7 +229,7 @@ def agreement_known_answer(seeds: Sequence[int]) -> str:
     rows = []
     for seed in seeds:
         shift = diverse_models_under_shift(seed)
-        fit = fit_agreement(as_grid_run(shift))["te"]["ood"]
+        fit = fit_agreement(as_grid_run(shift), eps=LINE["eps"])["te"]["ood"]
         healthy = [e for e in fit.estimates if not e.collapsed]
         naive = np.mean([abs(e.id_accuracy - e.ood_accuracy) for e in healthy]) * 100
         e = fit.mae_pp

@@ -6,20 +6,11 @@ Pure functions over arrays and result records: no I/O, no printing.
 
 from tecurate.analysis._agreement import aline_estimates, fit_agreement, pairwise_agreement
 from tecurate.analysis._analyze import Analysis, analyze
-from tecurate.analysis._aotl import (
-    DEFAULT_PROBIT_EPS,
-    REASONS,
-    AotlFit,
-    LineFit,
-    SpuriousThresholds,
-    assess_line,
-    fit_aotl,
-    fit_line,
-    probit,
-)
-from tecurate.analysis._gates import GATES, GateResult, Verdict, decide
+from tecurate.analysis._aotl import REASONS, AotlFit, SpuriousThresholds, assess_line, fit_aotl
+from tecurate.analysis._gate import SPLIT, Flag, Gate, GateContext, GateResult, Rise, Watch
+from tecurate.analysis._gates import GATES, Verdict, decide
+from tecurate.analysis._line import LineFit, fit_line, probit
 from tecurate.analysis._metrics import (
-    DEFAULT_COLLAPSE_THRESHOLD,
     SplitMetrics,
     accuracy,
     balanced_accuracy,
@@ -39,25 +30,29 @@ from tecurate.analysis._stability import STABILITY_GATE, assess_stability, media
 from tecurate.analysis._summary import PairedSummary, SplitSummary, Summary, summarize
 
 __all__ = [
-    "DEFAULT_COLLAPSE_THRESHOLD",
-    "DEFAULT_PROBIT_EPS",
     "GATES",
+    "SPLIT",
     "REASONS",
     "REPRESENTATIONS",
     "STABILITY_GATE",
     "Analysis",
     "AotlFit",
+    "Flag",
+    "Gate",
+    "GateContext",
     "GateResult",
     "GridRun",
     "LineFit",
     "ModelResult",
     "PairedSummary",
     "PredictionMetrics",
+    "Rise",
     "SplitMetrics",
     "SplitSummary",
     "SpuriousThresholds",
     "Summary",
     "Verdict",
+    "Watch",
     "accuracy",
     "aline_estimates",
     "analyze",

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from tecurate.analysis._aotl import DEFAULT_PROBIT_EPS, probit
+from tecurate.analysis._line import probit
 from tecurate.analysis._records import REPRESENTATIONS, GridRun, ModelResult, is_labelled
 from tecurate.data import ID_TEST
 
@@ -126,7 +126,7 @@ def aline_estimates(
     pred_ood: np.ndarray,
     acc_id: np.ndarray,
     *,
-    eps: float = DEFAULT_PROBIT_EPS,
+    eps: float,
 ) -> tuple[AgreementLine, np.ndarray | None, np.ndarray | None]:
     """The agreement line and the ALine-S and ALine-D estimates (None when the line is undefined).
 
@@ -206,7 +206,7 @@ def _fit_split(
     return AgreementFit(line_h, line_a, int(collapsed.sum()), estimates, error)
 
 
-def fit_agreement(run: GridRun, *, eps: float = DEFAULT_PROBIT_EPS) -> dict[str, dict[str, AgreementFit]]:
+def fit_agreement(run: GridRun, *, eps: float) -> dict[str, dict[str, AgreementFit]]:
     """``[representation][ood_split]`` agreement fits over the models of a grid run."""
     fits: dict[str, dict[str, AgreementFit]] = {}
     for rep in REPRESENTATIONS:

@@ -47,10 +47,9 @@ def analyze(
     ``agreement`` is empty and everything else is unchanged.
     """
     summary = summarize(models)
-    thresholds = SpuriousThresholds(min_collapsed_share=config.min_collapsed_share,
-                                    min_r2_drop=config.min_r2_drop, min_healthy=config.min_healthy)
-    lines = fit_aotl(models, dict(class_shares), thresholds=thresholds, eps=config.probit_eps,
+    lines = fit_aotl(models, dict(class_shares), thresholds=SpuriousThresholds.from_config(config),
+                     eps=config.probit_eps,
                      n_bootstrap=config.n_bootstrap, seed=config.seed)
     agreement = ({} if predictions is None else
                  fit_agreement(GridRun(list(models), list(predictions)), eps=config.probit_eps))
-    return Analysis(summary=summary, aotl=lines, agreement=agreement, verdict=decide(summary, lines, config))
+    return Analysis(summary=summary, aotl=lines, agreement=agreement, verdict=decide(summary, lines, config, models))

@@ -40,163 +40,65 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
+from tecurate.analysis._line import LineFit, fit_line, probit
 from tecurate.analysis._metrics import SplitMetrics
 from tecurate.analysis._records import REPRESENTATIONS, ModelResult, is_labelled
 from tecurate.data import ID_TEST
 from tecurate.errors import TecurateError
 
+if TYPE_CHECKING:
+    from tecurate.config import AuditConfig
+
 __all__ = [
-    "DEFAULT_PROBIT_EPS",
     "OFF_LINE_Z",
     "REASONS",
     "AotlFit",
     "CollapseInflated",
     "HealthyUncorrelated",
     "InsufficientHealthy",
-    "LineFit",
     "Reason",
     "ReasonContext",
     "SpuriousThresholds",
     "assess_line",
     "fit_aotl",
-    "fit_line",
-    "probit",
 ]
-
-DEFAULT_PROBIT_EPS = 1e-3
-"""Accuracies are clipped to [ε, 1 − ε] before Φ⁻¹: a 0% or 100% model maps to ∓3.09, not ∓∞."""
 
 OFF_LINE_Z = 2.5
 """Collapsed points whose mean lies more than this many prediction standard errors from the healthy
 line are off it: the healthy models do not explain them."""
 
-_MIN_VALID_BOOTSTRAP_SHARE = 0.5
-"""Below this share of non-degenerate resamples, the percentile interval describes a conditional
-distribution rather than the sampling one, so no CI is reported."""
-
-
-def probit(acc: ArrayLike, eps: float = DEFAULT_PROBIT_EPS) -> np.ndarray:
-    """Φ⁻¹ of accuracies clipped to [eps, 1 − eps], the axes on which AotL is linear.
-
-    Clipping keeps perfect and zero-accuracy models finite (Φ⁻¹(1e-3) ≈ −3.09) instead of
-    dropping them, at the cost of pinning them to the edge of the plot.
-    """
-    if not 0.0 < eps < 0.5:
-        raise ValueError(f"eps must be in (0, 0.5), got {eps}")
-    arr = np.asarray(acc, dtype=float)
-    if not np.all((arr >= 0.0) & (arr <= 1.0)):
-        raise ValueError("accuracies must lie in [0, 1] (and not be NaN)")
-    return stats.norm.ppf(np.clip(arr, eps, 1.0 - eps))
-
-
-@dataclass(frozen=True)
-class LineFit:
-    """OLS of probit(OOD acc) on probit(ID acc); undefined quantities are None, never NaN."""
-
-    n: int
-    slope: float | None
-    intercept: float | None
-    r: float | None
-    r2: float | None
-    p_value: float | None
-    """Two-sided, for H0: slope = 0 (scipy.stats.linregress)."""
-    r_ci: tuple[float, float] | None
-    """Percentile bootstrap CI of r over resampled points."""
-
-
-def _is_constant(v: np.ndarray) -> bool:
-    return bool(np.all(v == v[0]))
-
-
-def _bootstrap_r_ci(
-    x: np.ndarray, y: np.ndarray, n_bootstrap: int, ci_level: float, seed: int
-) -> tuple[float, float] | None:
-    """Vectorized percentile CI of Pearson r; resamples with a constant axis are skipped."""
-    if n_bootstrap == 0:
-        return None
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, x.size, size=(n_bootstrap, x.size))
-    xb, yb = x[idx], y[idx]
-    # ptp, not the variance: the mean of identical floats can round, leaving a tiny spurious spread
-    valid = (np.ptp(xb, axis=1) > 0) & (np.ptp(yb, axis=1) > 0)
-    n_valid = int(valid.sum())
-    if n_valid < max(2, _MIN_VALID_BOOTSTRAP_SHARE * n_bootstrap):
-        return None
-    xc = xb[valid] - xb[valid].mean(axis=1, keepdims=True)
-    yc = yb[valid] - yb[valid].mean(axis=1, keepdims=True)
-    r = np.einsum("ij,ij->i", xc, yc) / np.sqrt(
-        np.einsum("ij,ij->i", xc, xc) * np.einsum("ij,ij->i", yc, yc)
-    )
-    tail = (1.0 - ci_level) / 2.0
-    lo, hi = np.quantile(np.clip(r, -1.0, 1.0), [tail, 1.0 - tail])
-    return float(lo), float(hi)
-
-
-def fit_line(
-    acc_id: ArrayLike,
-    acc_ood: ArrayLike,
-    *,
-    eps: float = DEFAULT_PROBIT_EPS,
-    n_bootstrap: int = 1000,
-    ci_level: float = 0.95,
-    seed: int = 0,
-) -> LineFit:
-    """Fit the AotL line on probit axes, with a seeded bootstrap CI for r.
-
-    With fewer than 3 points, or when either axis is constant after probit (e.g. every model at
-    the same accuracy), r and the slope's test are undefined, so everything but ``n`` is None.
-    """
-    if not 0.0 < ci_level < 1.0:
-        raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
-    if n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
-    x, y = probit(acc_id, eps), probit(acc_ood, eps)
-    if x.ndim != 1 or x.shape != y.shape:
-        raise ValueError(f"acc_id and acc_ood must be 1-D of equal length: {x.shape} vs {y.shape}")
-    n = int(x.size)
-    if n < 3 or _is_constant(x) or _is_constant(y):
-        return LineFit(n=n, slope=None, intercept=None, r=None, r2=None, p_value=None, r_ci=None)
-    res = stats.linregress(x, y)
-    return LineFit(
-        n=n,
-        slope=float(res.slope),
-        intercept=float(res.intercept),
-        r=float(res.rvalue),
-        r2=float(res.rvalue) ** 2,
-        p_value=float(res.pvalue),
-        r_ci=_bootstrap_r_ci(x, y, n_bootstrap, ci_level, seed),
-    )
-
-
 @dataclass(frozen=True)
 class SpuriousThresholds:
-    """Knobs of the spurious test; recorded in the report so a verdict can be reproduced."""
+    """Knobs of the spurious test; the config (echoed in the report) holds them, so a verdict can
+    be reproduced. Their defaults and bounds are the settings table's."""
 
-    min_collapsed_share: float = 0.10
-    min_r2_drop: float = 0.20
-    min_healthy: int = 5
+    min_collapsed_share: float
+    min_r2_drop: float
+    min_healthy: int
     alpha: float = 0.05
 
     def __post_init__(self) -> None:
+        # Imported here: the settings table collects the gates of this package when it is built.
+        from tecurate.config import BY_NAME
+
         # These come from user flags, so a bad value is the user's to fix (exit 2, not a crash).
-        if not 0.0 <= self.min_collapsed_share <= 1.0:
-            raise TecurateError(
-                f"min_collapsed_share must be in [0, 1], got {self.min_collapsed_share}"
-            )
-        if not 0.0 <= self.min_r2_drop <= 1.0:
-            raise TecurateError(f"min_r2_drop must be in [0, 1], got {self.min_r2_drop}")
-        if self.min_healthy < 3:
-            raise TecurateError(
-                f"min_healthy must be at least 3 (a line needs 3 points), got {self.min_healthy}"
-            )
+        for name in _SPURIOUS_SETTINGS:
+            BY_NAME[name].check(getattr(self, name))
         if not 0.0 < self.alpha < 1.0:
             raise TecurateError(f"alpha must be in (0, 1), got {self.alpha}")
+
+    @classmethod
+    def from_config(cls, config: AuditConfig) -> SpuriousThresholds:
+        """The thresholds an audit with ``config`` applies."""
+        return cls(**{name: getattr(config, name) for name in _SPURIOUS_SETTINGS})
+
+
+_SPURIOUS_SETTINGS = ("min_collapsed_share", "min_r2_drop", "min_healthy")
 
 
 @dataclass(frozen=True)
@@ -305,7 +207,7 @@ def _collapsed_residual_z(x: np.ndarray, y: np.ndarray, collapsed: np.ndarray) -
     from a narrow healthy cloud is uncertain, and that must not read as "off the line".
     """
     xh, yh = x[~collapsed], y[~collapsed]
-    if not collapsed.any() or xh.size < 3 or _is_constant(xh):
+    if not collapsed.any() or xh.size < 3 or np.all(xh == xh[0]):
         return None
     slope, intercept = np.polyfit(xh, yh, 1)
     residual = yh - (slope * xh + intercept)
@@ -324,9 +226,9 @@ def assess_line(
     collapsed: ArrayLike,
     *,
     base_rate_point: dict[str, Any] | None = None,
-    thresholds: SpuriousThresholds = SpuriousThresholds(),
-    eps: float = DEFAULT_PROBIT_EPS,
-    n_bootstrap: int = 1000,
+    thresholds: SpuriousThresholds,
+    eps: float,
+    n_bootstrap: int,
     seed: int = 0,
 ) -> AotlFit:
     """Fit all points and healthy points, then apply every rule in ``REASONS``."""
@@ -392,10 +294,10 @@ def fit_aotl(
     models: Sequence[ModelResult],
     class_shares_by_split: dict[str, np.ndarray],
     *,
-    thresholds: SpuriousThresholds = SpuriousThresholds(),
-    eps: float = DEFAULT_PROBIT_EPS,
-    n_bootstrap: int = 1000,
-    seed: int = 0,
+    thresholds: SpuriousThresholds,
+    eps: float,
+    n_bootstrap: int,
+    seed: int,
 ) -> dict[str, dict[str, AotlFit]]:
     """``[representation][ood_split]`` AotL fits over models evaluated on id_test and that split.
 

@@ -19,7 +19,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
-    "DEFAULT_COLLAPSE_THRESHOLD",
     "SplitMetrics",
     "accuracy",
     "balanced_accuracy",
@@ -34,10 +33,6 @@ __all__ = [
     "prediction_shift_tv",
     "split_metrics",
 ]
-
-DEFAULT_COLLAPSE_THRESHOLD = 0.99
-"""A model that puts at least this share of a split on one class is treated as collapsed."""
-
 
 def _as_1d(y: ArrayLike, name: str) -> np.ndarray:
     arr = np.asarray(y)
@@ -150,9 +145,7 @@ def prediction_shift_tv(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) ->
     return float(0.5 * np.abs(diff).sum())
 
 
-def is_collapsed(
-    y_pred: ArrayLike, n_classes: int, threshold: float = DEFAULT_COLLAPSE_THRESHOLD
-) -> bool:
+def is_collapsed(y_pred: ArrayLike, n_classes: int, threshold: float) -> bool:
     """True when one class takes at least ``threshold`` of the predictions (boundary included).
 
     The separate ``n_predicted_classes == 1`` rule keeps a single-class model collapsed
@@ -185,7 +178,7 @@ def split_metrics(
     y_true: ArrayLike,
     y_pred: ArrayLike,
     n_classes: int,
-    collapse_threshold: float = DEFAULT_COLLAPSE_THRESHOLD,
+    collapse_threshold: float,
 ) -> SplitMetrics:
     """All metrics for one (model, split) in one call, so every caller computes them alike."""
     t, p = _as_pair(y_true, y_pred)

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tecurate.analysis._gates import STATUS_ORDER, GateResult, combine
+from tecurate.analysis._gate import GateResult
+from tecurate.analysis._gates import combine
+from tecurate.status import STATUSES, severity
 
 if TYPE_CHECKING:
     from tecurate.config import AuditConfig
@@ -100,13 +102,13 @@ def median_seed(statuses: Sequence[str]) -> int:
     """Index of the first seed whose status is the upper median of ``statuses``."""
     if not statuses:
         raise ValueError("no statuses")
-    ordered = sorted(statuses, key=STATUS_ORDER.index)
+    ordered = sorted(statuses, key=severity)
     return list(statuses).index(ordered[len(ordered) // 2])
 
 
 def _describe(statuses: Sequence[str]) -> str:
     counts = Counter(statuses)
-    return ", ".join(f"{s} on {counts[s]}" for s in STATUS_ORDER if counts[s])
+    return ", ".join(f"{s} on {counts[s]}" for s in STATUSES if counts[s])
 
 
 def assess_stability(reports: Sequence[AuditReport], config: AuditConfig) -> AuditReport:

@@ -4,7 +4,7 @@
 Renderers read the plain data, so a saved report renders exactly like a fresh one.
 """
 
-from tecurate.reporting._compare import Check, Comparison, Thresholds, compare_reports
+from tecurate.reporting._compare import Check, Comparison, compare_reports, regression_limits
 from tecurate.reporting._html import render_html
 from tecurate.reporting._junit import audit_junit, compare_junit
 from tecurate.reporting._renderers import RENDERERS, Renderer, write_outputs
@@ -24,7 +24,6 @@ __all__ = [
     "Check",
     "Comparison",
     "Renderer",
-    "Thresholds",
     "audit_junit",
     "compare_junit",
     "compare_reports",
@@ -33,6 +32,7 @@ __all__ = [
     "dumps",
     "print_summary",
     "read_report",
+    "regression_limits",
     "render_html",
     "schema",
     "summary",

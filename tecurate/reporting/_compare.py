@@ -2,8 +2,9 @@
 
 Two reports in (plain JSON data, as saved by ``audit``), one :class:`Comparison` out: every
 quantity that can get worse, its old and new value, and whether it got worse by more than its
-threshold. A CI job runs ``audit`` on the base branch and the pull request and fails the pull
-request on a regression. Pure: no I/O, no printing.
+threshold. Which quantities those are, and how a rise is judged, each gate declares
+(``Gate.watches``); compare adds the verdict. A CI job runs ``audit`` on the base branch and the
+pull request and fails the pull request on a regression. Pure: no I/O, no printing.
 """
 
 from __future__ import annotations
@@ -13,29 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tecurate.analysis import GATES, SPLIT, Flag, Rise
+from tecurate.config import BY_NAME
 from tecurate.errors import TecurateError
+from tecurate.status import exit_code, severity, worst
 
-__all__ = ["Check", "Comparison", "Thresholds", "compare_reports"]
+__all__ = ["Check", "Comparison", "compare_reports", "regression_limits"]
 
-STATUS_ORDER = ("pass", "warn", "fail")
 _TOLERANCE = 1e-9
 """Rates are ratios of small counts; a change equal to the threshold must not fail on rounding."""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """How much worse (absolute, on a 0..1 scale) each quantity may get before it is a regression."""
-
-    collapse_rate: float = 0.05
-    te_only_collapse_rate: float = 0.05
-    accuracy_gap: float = 0.05
-
-    def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if not 0.0 <= value <= 1.0:
-                raise TecurateError(f"the {field.name.replace('_', ' ')} regression threshold must be "
-                                    f"between 0 and 1, got {value}")
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -59,7 +47,8 @@ class Comparison:
 
     old: dict[str, Any]
     new: dict[str, Any]
-    thresholds: Thresholds
+    thresholds: dict[str, float]
+    """The allowed rise of each figure the gates watch (:func:`regression_limits`)."""
     checks: tuple[Check, ...]
     notes: tuple[str, ...]
     status: str
@@ -75,94 +64,139 @@ class Comparison:
         return {**data, "checks": list(data["checks"]), "notes": list(data["notes"])}
 
 
+def _rises() -> list[Rise]:
+    return [w for gate in GATES.values() for w in gate.watches if isinstance(w, Rise)]
+
+
+def _flags() -> list[Flag]:
+    return [w for gate in GATES.values() for w in gate.watches if isinstance(w, Flag)]
+
+
+def regression_limits(knobs: Mapping[str, float | None]) -> dict[str, float]:
+    """The allowed rise of every watched figure: its own knob when given, else ``max_regression``.
+
+    ``knobs`` are compare settings by name (``max_regression``, ``max_collapse_regression``, …);
+    None or absent means not given.
+    """
+    general = BY_NAME["max_regression"]
+    rises = _rises()
+    unknown = sorted(set(knobs) - {general.name, *(rise.setting.name for rise in rises)})
+    if unknown:
+        raise TecurateError(f"unknown compare setting(s) {', '.join(unknown)}")
+    fallback = general.default if knobs.get(general.name) is None else knobs[general.name]
+    general.check(fallback)
+    limits = {}
+    for rise in rises:
+        value = knobs.get(rise.setting.name)
+        rise.setting.check(value)
+        limits[rise.limit] = fallback if value is None else value
+    return limits
+
+
 def compare_reports(old: Mapping[str, Any], new: Mapping[str, Any],
-                    thresholds: Thresholds = Thresholds()) -> Comparison:
-    """Compare two reports of the same schema version; raises TecurateError when they are not."""
+                    knobs: Mapping[str, float | None] | None = None) -> Comparison:
+    """Compare two reports of the same schema version; raises TecurateError when they are not.
+
+    Every registered gate's watched figures are checked (its :class:`Rise` per split both
+    reports have, its :class:`Flag` per entry), then the verdict. ``knobs``: see
+    :func:`regression_limits`.
+    """
+    _check_comparable(old, new)
+    limits = regression_limits(knobs or {})
+    old_splits = list(old["summary"]["representations"].get("te", {}))
+    new_splits = list(new["summary"]["representations"].get("te", {}))
+    common = [split for split in new_splits if split in old_splits]
+    notes = [f"split {split} is only in the old report" for split in old_splits if split not in new_splits]
+    notes += [f"split {split} is only in the new report" for split in new_splits if split not in old_splits]
+
+    checks = [_rise_check(rise, split, old, new, limits[rise.limit])
+              for split in common for rise in _rises() if _present(rise, split, old, new)]
+    for flag in _flags():
+        flagged, unmatched = _flag_checks(flag, old, new)
+        checks += flagged
+        notes += unmatched
+    checks.append(_verdict_check(old["verdict"]["status"], new["verdict"]["status"]))
+    notes += _context_notes(old, new)
+
+    status = worst(check.status for check in checks)
+    return Comparison(old=_identity(old), new=_identity(new), thresholds=limits, checks=tuple(checks),
+                      notes=tuple(notes), status=status, exit_code=exit_code(status))
+
+
+def _check_comparable(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     for label, report in (("old", old), ("new", new)):
         if not isinstance(report, Mapping) or "schema_version" not in report:
             raise TecurateError(f"the {label} report is not a tecurate report")
     if old["schema_version"] != new["schema_version"]:
         raise TecurateError(f"cannot compare reports of schema versions {old['schema_version']} and "
                             f"{new['schema_version']}; re-run both audits with one tecurate version")
-    notes: list[str] = []
-    old_splits = list(old["summary"]["representations"].get("te", {}))
-    new_splits = list(new["summary"]["representations"].get("te", {}))
-    common = [split for split in new_splits if split in old_splits]
-    notes += [f"split {split} is only in the old report" for split in old_splits if split not in new_splits]
-    notes += [f"split {split} is only in the new report" for split in new_splits if split not in old_splits]
-
-    checks: list[Check] = []
-    for split in common:
-        old_te = old["summary"]["representations"]["te"][split]
-        new_te = new["summary"]["representations"]["te"][split]
-        checks.append(_rate_check("te_collapse_rate", split, old_te["collapse_rate"], new_te["collapse_rate"],
-                                  thresholds.collapse_rate, "te collapse rate"))
-        old_pair, new_pair = old["summary"]["paired"].get(split), new["summary"]["paired"].get(split)
-        if old_pair and new_pair:
-            checks.append(_rate_check("te_only_collapse_rate", split, old_pair["te_only_collapse_rate"],
-                                      new_pair["te_only_collapse_rate"], thresholds.te_only_collapse_rate,
-                                      "te-only collapse rate"))
-            checks.append(_rate_check("accuracy_gap", split, old_pair["median_accuracy_gap"],
-                                      new_pair["median_accuracy_gap"], thresholds.accuracy_gap,
-                                      "median accuracy gap raw - te", percent=False))
-    spurious, unmatched = _spurious_checks(old["aotl"], new["aotl"])
-    checks += spurious
-    notes += unmatched
-    checks.append(_verdict_check(old["verdict"]["status"], new["verdict"]["status"]))
-    notes += _context_notes(old, new)
-
-    regressed = any(check.status == "fail" for check in checks)
-    return Comparison(old=_identity(old), new=_identity(new), thresholds=thresholds, checks=tuple(checks),
-                      notes=tuple(notes), status="fail" if regressed else "pass",
-                      exit_code=1 if regressed else 0)
 
 
-def _rate_check(name: str, scope: str, old: float | None, new: float | None, threshold: float,
-                what: str, percent: bool = True) -> Check:
+def _figure(report: Mapping[str, Any], path: tuple[str, ...], split: str = "") -> Any:
+    """The value at ``path`` (:data:`SPLIT` replaced by ``split``), or ``_ABSENT``."""
+    value: Any = report
+    for step in path:
+        key = split if step == SPLIT else step
+        if not isinstance(value, Mapping) or key not in value:
+            return _ABSENT
+        value = value[key]
+    return value
+
+
+def _present(rise: Rise, split: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return all(_figure(report, rise.path, split) is not _ABSENT for report in (old, new))
+
+
+def _rise_check(rise: Rise, scope: str, old_report: Mapping[str, Any], new_report: Mapping[str, Any],
+                threshold: float) -> Check:
+    old, new = _figure(old_report, rise.path, scope), _figure(new_report, rise.path, scope)
+
     def show(value: float | None) -> str:
         if value is None:
             return "undefined"
-        return f"{value:.0%}" if percent else f"{value:+.3f}"
+        return f"{value:.0%}" if rise.percent else f"{value:+.3f}"
 
     if old is None or new is None:
-        return Check(name, scope, old, new, None, threshold, "pass",
-                     f"{what} on {scope}: {show(old)} -> {show(new)} (not comparable)")
+        return Check(rise.check, scope, old, new, None, threshold, "pass",
+                     f"{rise.what} on {scope}: {show(old)} -> {show(new)} (not comparable)")
     delta = new - old
     worse = delta > threshold + _TOLERANCE
     verb = "rose" if delta > 0 else "fell" if delta < 0 else "stayed"
-    limit = f"{threshold:.0%}" if percent else f"{threshold:.3f}"
-    return Check(name, scope, old, new, delta, threshold, "fail" if worse else "pass",
-                 f"{what} on {scope} {verb}: {show(old)} -> {show(new)} (allowed rise {limit})")
+    limit = f"{threshold:.0%}" if rise.percent else f"{threshold:.3f}"
+    return Check(rise.check, scope, old, new, delta, threshold, "fail" if worse else "pass",
+                 f"{rise.what} on {scope} {verb}: {show(old)} -> {show(new)} (allowed rise {limit})")
 
 
-def _spurious_checks(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[Check], list[str]]:
-    """A line that was not spurious and now is, on a split both reports have, is a regression.
+def _flag_checks(flag: Flag, old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[Check], list[str]]:
+    """An entry that was not flagged and now is, and that both reports have, is a regression.
 
-    Spurious lines on splits the old report lacks come back as notes: nothing to compare with.
+    Flagged entries the old report lacks come back as notes: nothing to compare with.
     """
+    name = flag.flag
+    state = {(False, False): f"not {name}", (True, True): f"still {name}",
+             (True, False): f"no longer {name}", (False, True): f"newly {name}"}
+    before_all, after_all = _figure(old, flag.path), _figure(new, flag.path)
     checks, notes = [], []
-    for rep, fits in new.items():
-        for split, fit in fits.items():
-            before = old.get(rep, {}).get(split)
-            scope = f"{rep} {split}"
+    for group, entries in ({} if after_all is _ABSENT else after_all).items():
+        for split, entry in entries.items():
+            before = None if before_all is _ABSENT else before_all.get(group, {}).get(split)
+            scope = f"{group} {split}"
             if before is None:
-                if fit["spurious"]:
-                    notes.append(f"the {scope} accuracy-on-the-line is spurious; "
-                                 "the old report has no such line")
+                if entry[name]:
+                    notes.append(f"the {scope} {flag.what} is {name}; "
+                                 f"the old report has no such {flag.entry}")
                 continue
-            newly = fit["spurious"] and not before["spurious"]
-            state = {(False, False): "not spurious", (True, True): "still spurious",
-                     (True, False): "no longer spurious", (False, True): "newly spurious"}
-            message = f"{scope} accuracy-on-the-line is {state[before['spurious'], fit['spurious']]}"
-            if fit["reasons"]:
-                message += f" ({', '.join(fit['reasons'])})"
-            checks.append(Check("spurious_aotl", scope, before["spurious"], fit["spurious"], None, None,
+            message = f"{scope} {flag.what} is {state[before[name], entry[name]]}"
+            if entry[flag.reasons]:
+                message += f" ({', '.join(entry[flag.reasons])})"
+            newly = entry[name] and not before[name]
+            checks.append(Check(flag.check, scope, before[name], entry[name], None, None,
                                 "fail" if newly else "pass", message))
     return checks, notes
 
 
 def _verdict_check(old: str, new: str) -> Check:
-    worse = STATUS_ORDER.index(new) > STATUS_ORDER.index(old)
+    worse = severity(new) > severity(old)
     message = f"verdict {old} -> {new}" + (" (worse)" if worse else "")
     return Check("verdict", "report", old, new, None, None, "fail" if worse else "pass", message)
 

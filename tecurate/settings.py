@@ -1,0 +1,137 @@
+"""What a knob is: the :class:`Setting` record every row of the settings table is made of.
+
+A module of its own, importing nothing of tecurate's but the error type, so that any stage (a gate
+declaring its thresholds, a plug-in) can declare a knob without importing the table itself
+(:mod:`tecurate.config`), which imports the registries of every stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tecurate.errors import TecurateError
+
+AUDIT, SERIALIZE, EMBED, COMPARE = "audit", "serialize", "embed", "compare"
+"""The commands that take settings."""
+
+KINDS = {"str": str, "int": int, "float": float, "bool": bool, "list": tuple}
+"""Value types a setting can have; a "list" holds strings (a TOML list or a comma-separated string)."""
+
+AUDIT_COMMANDS = (AUDIT, SERIALIZE, EMBED)
+"""Commands whose settings are audit settings (AuditConfig fields); compare's are its own."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One knob: what it is, its default and bounds, and where a user can set it."""
+
+    name: str
+    default: Any
+    help: str
+    group: str
+    """Where the knob belongs: input, split, embedding, grid, gates, spurious, output."""
+    kind: str = "str"
+    optional: bool = False
+    """None is allowed and means "not set": the stage chooses (shown as ``shown_default``)."""
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None
+    """Allowed values (for a list: of each item); a callable reads a registry when checked."""
+    item: str = "value"
+    """What one choice is called in an error ("unknown model family svm")."""
+    commands: tuple[str, ...] = (AUDIT,)
+    flag: str | None = None
+    """The CLI flag; default ``--`` + the name with dashes. A bool flag sets ``not default``."""
+    short: str | None = None
+    shown_default: str | None = None
+    """How the default reads in help and README where the value alone would not say it."""
+    required: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"setting {self.name}: unknown kind {self.kind!r}")
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> tuple[str, ...] | None:
+        choices = self.choices() if callable(self.choices) else self.choices
+        return None if choices is None else tuple(choices)
+
+    def default_text(self) -> str:
+        """The default as help texts and the README show it."""
+        if self.shown_default is not None:
+            return self.shown_default
+        if self.kind == "list":
+            return ",".join(self.default)
+        if self.kind == "bool":
+            return "off" if self.default is False else "on"
+        return "" if self.default is None else f"{self.default:g}" if self.kind == "float" else str(self.default)
+
+    def check(self, value: Any) -> None:
+        """Raise the one-line user error for a value this knob cannot take."""
+        if value is None:
+            require(self.optional, f"{self.cli_flag} must be given")
+            return
+        require(self._has_kind(value), f"{self.cli_flag} must be {_KIND_WORDS[self.kind]}, got {value!r}")
+        allowed = self.allowed()
+        if allowed is not None:
+            self._check_choices(value, allowed)
+        if self.low is not None or self.high is not None:
+            require(self._in_bounds(value), f"{self.cli_flag} must be {self.bounds_text()}")
+
+    def _has_kind(self, value: Any) -> bool:
+        if self.kind == "list":
+            return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+        if self.kind == "float":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, KINDS[self.kind]) and (self.kind == "bool" or not isinstance(value, bool))
+
+    def _check_choices(self, value: Any, allowed: tuple[str, ...]) -> None:
+        if self.kind != "list":
+            require(value in allowed, f"{self.cli_flag} must be {_or_list(allowed)}")
+            return
+        require(bool(value), f"{self.cli_flag} must name at least one {self.item}")
+        unknown = [v for v in value if v not in allowed]
+        require(not unknown, f"unknown {self.item} {', '.join(unknown)}; choose from {', '.join(allowed)}")
+        require(len(set(value)) == len(value), f"{self.cli_flag} lists a {self.item} twice")
+
+    def _in_bounds(self, value: float) -> bool:
+        above = self.low is None or (value > self.low if self.open_low else value >= self.low)
+        below = self.high is None or (value < self.high if self.open_high else value <= self.high)
+        return above and below
+
+    def bounds_text(self) -> str:
+        """"at least 1", "between 0 and 1", "in (0.5, 1]": how the README and errors state bounds."""
+        if self.high is None:
+            return f"{'above' if self.open_low else 'at least'} {self.low:g}"
+        if self.low is None:
+            return f"{'below' if self.open_high else 'at most'} {self.high:g}"
+        if not (self.open_low or self.open_high):
+            return f"between {self.low:g} and {self.high:g}"
+        return f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}{')' if self.open_high else ']'}"
+
+
+_KIND_WORDS = {"str": "a text", "int": "a whole number", "float": "a number", "bool": "true or false",
+               "list": "a list of names"}
+
+
+def require(ok: bool, message: str) -> None:
+    """Raise the one-line user error ``message`` unless ``ok``."""
+    if not ok:
+        raise TecurateError(message)
+
+
+def _or_list(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def parse_list(value: str | Iterable[Any]) -> tuple[str, ...]:
+    """A comma-separated string (the CLI, a TOML string) or a list (TOML) as a tuple of names."""
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return tuple(v.strip() for v in items if v.strip())
