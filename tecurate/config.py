@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from tecurate.analysis import GATES, SPURIOUS_SETTINGS
 from tecurate.embedding import PRECISIONS
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, default_families
@@ -23,10 +24,6 @@ from tecurate.status import FAIL_ON
 
 def _family_names() -> tuple[str, ...]:
     return FAMILIES.names()
-
-
-def _rate(name: str, default: float, help: str, group: str = "gates") -> Setting:
-    return Setting(name, default, help, group, kind="float", low=0.0, high=1.0)
 
 
 CORE_SETTINGS: tuple[Setting, ...] = (
@@ -89,24 +86,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("fail_on", "fail", "fail: only failures exit 1; warn: warnings too.", "gates", choices=FAIL_ON),
     Setting("max_regression", 0.05, "Largest allowed rise of any rate or gap (0..1).", "compare",
             kind="float", low=0.0, high=1.0, commands=(COMPARE,)),
-    Setting("probit_eps", 1e-3, "Accuracies are clipped to [eps, 1-eps] before the probit.", "spurious",
-            kind="float", low=0.0, high=0.5, open_low=True, open_high=True),
-    Setting("n_bootstrap", 1000, "Bootstrap resamples for the CI of r.", "spurious", kind="int", low=0),
-    _rate("min_collapsed_share", 0.10, "collapse_inflated needs at least this share of collapsed points.",
-          "spurious"),
-    _rate("min_r2_drop", 0.20, "collapse_inflated needs R²(all) - R²(healthy) of at least this.", "spurious"),
-    Setting("min_healthy", 5, "Fewer healthy models than this: insufficient_healthy.", "spurious",
-            kind="int", low=3),
 )
 """The audit's own knobs, in report order."""
 
 
 def plugin_settings() -> tuple[Setting, ...]:
-    """Knobs declared by registered gates (each gate owns its thresholds)."""
-    from tecurate.analysis import GATES
-
-    gates = GATES.values() if hasattr(GATES, "values") else GATES
-    return tuple(setting for gate in gates for setting in getattr(gate, "settings", ()))
+    """Knobs declared by the stages that use them: the spurious test's, then each registered gate's."""
+    return (*SPURIOUS_SETTINGS, *(setting for gate in GATES.values() for setting in gate.settings))
 
 
 def _table() -> tuple[Setting, ...]:

@@ -31,7 +31,7 @@ CONFIG = AuditConfig(target="y")
 
 def test_the_public_api_is_exactly_all():
     expected = {
-        "GATES", "REASONS", "REPRESENTATIONS", "SPLIT", "STABILITY_GATE", "AotlFit", "Flag", "Gate",
+        "GATES", "REASONS", "REPRESENTATIONS", "SPURIOUS_SETTINGS", "SPLIT", "STABILITY_GATE", "AotlFit", "Flag", "Gate",
         "GateContext", "GateResult", "GridRun", "LineFit", "ModelResult", "PairedSummary",
         "PredictionMetrics", "Rise", "SplitMetrics", "SplitSummary", "SpuriousThresholds", "Summary",
         "Verdict", "Watch", "accuracy", "aline_estimates", "assess_line", "assess_stability",

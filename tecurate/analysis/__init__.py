@@ -6,7 +6,7 @@ Pure functions over arrays and result records: no I/O, no printing.
 
 from tecurate.analysis._agreement import aline_estimates, fit_agreement, pairwise_agreement
 from tecurate.analysis._analyze import Analysis, analyze
-from tecurate.analysis._aotl import REASONS, AotlFit, SpuriousThresholds, assess_line, fit_aotl
+from tecurate.analysis._aotl import REASONS, SPURIOUS_SETTINGS, AotlFit, SpuriousThresholds, assess_line, fit_aotl
 from tecurate.analysis._gate import SPLIT, Flag, Gate, GateContext, GateResult, Rise, Watch
 from tecurate.analysis._gates import GATES, Verdict, decide
 from tecurate.analysis._line import LineFit, fit_line, probit
@@ -34,6 +34,7 @@ __all__ = [
     "SPLIT",
     "REASONS",
     "REPRESENTATIONS",
+    "SPURIOUS_SETTINGS",
     "STABILITY_GATE",
     "Analysis",
     "AotlFit",

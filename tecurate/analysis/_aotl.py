@@ -50,6 +50,7 @@ from tecurate.analysis._metrics import SplitMetrics
 from tecurate.analysis._records import REPRESENTATIONS, ModelResult, is_labelled
 from tecurate.data import ID_TEST
 from tecurate.errors import TecurateError
+from tecurate.settings import Setting
 
 if TYPE_CHECKING:
     from tecurate.config import AuditConfig
@@ -72,6 +73,22 @@ OFF_LINE_Z = 2.5
 """Collapsed points whose mean lies more than this many prediction standard errors from the healthy
 line are off it: the healthy models do not explain them."""
 
+SPURIOUS_SETTINGS: tuple[Setting, ...] = (
+    Setting("probit_eps", 1e-3, "Accuracies are clipped to [eps, 1-eps] before the probit.", "spurious",
+            kind="float", low=0.0, high=0.5, open_low=True, open_high=True),
+    Setting("n_bootstrap", 1000, "Bootstrap resamples for the CI of r.", "spurious", kind="int", low=0),
+    Setting("min_collapsed_share", 0.10, "collapse_inflated needs at least this share of collapsed points.",
+            "spurious", kind="float", low=0.0, high=1.0),
+    Setting("min_r2_drop", 0.20, "collapse_inflated needs R²(all) - R²(healthy) of at least this.", "spurious",
+            kind="float", low=0.0, high=1.0),
+    Setting("min_healthy", 5, "Fewer healthy models than this: insufficient_healthy.", "spurious",
+            kind="int", low=3),
+)
+"""The spurious test's knobs; they join the settings table (:mod:`tecurate.config`)."""
+_THRESHOLDS = {s.name: s for s in SPURIOUS_SETTINGS if s.name in ("min_collapsed_share", "min_r2_drop",
+                                                                    "min_healthy")}
+
+
 @dataclass(frozen=True)
 class SpuriousThresholds:
     """Knobs of the spurious test; the config (echoed in the report) holds them, so a verdict can
@@ -83,22 +100,16 @@ class SpuriousThresholds:
     alpha: float = 0.05
 
     def __post_init__(self) -> None:
-        # Imported here: the settings table collects the gates of this package when it is built.
-        from tecurate.config import BY_NAME
-
         # These come from user flags, so a bad value is the user's to fix (exit 2, not a crash).
-        for name in _SPURIOUS_SETTINGS:
-            BY_NAME[name].check(getattr(self, name))
+        for name, setting in _THRESHOLDS.items():
+            setting.check(getattr(self, name))
         if not 0.0 < self.alpha < 1.0:
             raise TecurateError(f"alpha must be in (0, 1), got {self.alpha}")
 
     @classmethod
     def from_config(cls, config: AuditConfig) -> SpuriousThresholds:
         """The thresholds an audit with ``config`` applies."""
-        return cls(**{name: getattr(config, name) for name in _SPURIOUS_SETTINGS})
-
-
-_SPURIOUS_SETTINGS = ("min_collapsed_share", "min_r2_drop", "min_healthy")
+        return cls(**{name: getattr(config, name) for name in _THRESHOLDS})
 
 
 @dataclass(frozen=True)
