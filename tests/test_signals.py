@@ -26,6 +26,7 @@ PLUGIN = '''
 import os
 import time
 
+import numpy as np
 
 from tecurate.embedding import BACKENDS, PRECISIONS
 
