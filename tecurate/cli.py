@@ -1,7 +1,9 @@
 """The command line: parse flags, call the core, render, map the verdict to an exit code.
 
 Exit codes: 0 pass (and warn unless --fail-on warn), 1 a gate failed, 2 bad input or
-usage, 3 internal error. Human output goes to stderr; machine output to stdout or a file.
+usage (an output that cannot be written included: the error says which outputs were written),
+3 internal error, 130 SIGINT and 143 SIGTERM (the embedded vectors are cached first). Human
+output goes to stderr, through one sanitizer; machine output to stdout or a file.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from tecurate import __version__
+from tecurate._signals import Interrupted, interruptible
 from tecurate.config import (
     AUDIT,
     COMPARE,
@@ -34,8 +37,18 @@ from tecurate.config import (
     settings_for,
 )
 from tecurate.errors import TecurateError
-from tecurate.reporting import dumps, read_report, schema, write_atomic, write_outputs
-from tecurate.status import EXIT_INTERNAL, EXIT_PASS, EXIT_SIGINT, EXIT_USAGE
+from tecurate.reporting import (
+    SafeConsole,
+    check_outputs,
+    dumps,
+    read_report,
+    schema,
+    verdict_exit_code,
+    write_atomic,
+    write_outputs,
+)
+from tecurate.reporting._paths import write_error
+from tecurate.status import EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE
 
 T = TypeVar("T")
 
@@ -50,15 +63,16 @@ app = typer.Typer(
 
 
 def _stderr() -> Console:
-    """Human output; NO_COLOR (https://no-color.org) turns off every ANSI style, not just colour."""
+    """Human output; NO_COLOR (https://no-color.org) turns off every ANSI style, not just colour.
+    Whatever it prints is sanitized (:class:`tecurate.reporting.SafeConsole`)."""
     plain = os.environ.get("NO_COLOR", "") != ""
-    return Console(stderr=True, color_system=None if plain else "auto",
+    return SafeConsole(stderr=True, color_system=None if plain else "auto",
                    width=100 if not sys.stderr.isatty() else None)
 
 
-def _error_line(message: str) -> None:
+def _error_line(message: str, label: str = "error: ") -> None:
     """Every error the user sees is this one line on stderr (message text is data, not markup)."""
-    line = Text.assemble(("tecurate: error: ", "bold red"), " ".join(message.split()))
+    line = Text.assemble((f"tecurate: {label}", "bold red"), " ".join(message.split()))
     _stderr().print(line, highlight=False, soft_wrap=True)
 
 
@@ -67,14 +81,24 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _aborted(exc: KeyboardInterrupt) -> int:
+    """The one line of a run stopped by a signal ("tecurate: aborted: ..."); its exit code."""
+    interrupted = Interrupted.of(exc)
+    _error_line(interrupted.describe(), label="")
+    return interrupted.exit_code
+
+
 @contextmanager
 def _errors(debug: bool = False) -> Iterator[None]:
-    """User errors -> one line and exit 2; anything unexpected -> one line and exit 3."""
+    """User errors -> one line and exit 2; a signal -> one line and 130/143; anything
+    unexpected -> one line and exit 3."""
     try:
         yield
     except TecurateError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
-    except (typer.Exit, KeyboardInterrupt):
+    except KeyboardInterrupt as exc:
+        raise typer.Exit(_aborted(exc)) from None
+    except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if debug:
@@ -189,7 +213,8 @@ def audit(
             raise TecurateError("--format must be 'text' or 'json'")
         file_settings, _ = read_config_file(config)
         resolved = resolve_config(settings, file_settings)
-        _check_outputs(output=output, html=html, junit=junit)
+        check_outputs({"--output": output, "--html": html, "--junit": junit},
+                      inputs=(data, resolved.ood_path, config))
 
         from tecurate.pipeline import audit as run_audit
 
@@ -200,13 +225,6 @@ def audit(
             sys.stdout.write(dumps(report))
         _show(console, report, written, quiet)
     raise typer.Exit(report["verdict"]["exit_code"])
-
-
-def _check_outputs(**paths: Path | None) -> None:
-    """Fail before the expensive work when an output path cannot be a file."""
-    for flag, path in paths.items():
-        if path is not None and path.is_dir():
-            raise TecurateError(f"--{flag} {path} is a folder; give a file name")
 
 
 def _show(console: Console, report: dict[str, Any], written: dict[str, str], quiet: bool) -> None:
@@ -252,7 +270,7 @@ def embed(
     with _errors(debug):
         if output.suffix.lower() != ".npy":
             raise TecurateError(f"--output {output} must end in .npy (a float32 NumPy matrix)")
-        _check_outputs(output=output)
+        check_outputs({"--output": output}, inputs=(data, config))
         file_settings, _ = read_config_file(config)
         resolved = resolve_config(settings, file_settings)
         import io
@@ -265,7 +283,10 @@ def embed(
         matrix, info = _with_progress(console, quiet, lambda bars: embed_table(data, resolved, progress=bars))
         buffer = io.BytesIO()
         np.save(buffer, matrix, allow_pickle=False)
-        write_atomic(output, buffer.getvalue())
+        try:
+            write_atomic(output, buffer.getvalue())
+        except OSError as exc:
+            raise TecurateError(write_error("--output", output, exc)) from None
         if not quiet:
             console.print(f"embedded {info.n_texts} rows ({info.n_unique_texts} distinct texts, "
                           f"{info.cache_hits} from the cache) with {info.model} (dim {info.dim}, "
@@ -287,12 +308,12 @@ def report(
     junit: JunitFile = None,
     quiet: Quiet = False,
 ) -> None:
-    """Render a saved report (terminal, HTML, JUnit); exits with the report's verdict code."""
+    """Render a saved report (terminal, HTML, JUnit); exits with the code of its verdict's status."""
     with _errors():
-        _check_outputs(html=html, junit=junit)
+        check_outputs({"--html": html, "--junit": junit}, inputs=(saved,))
         data = read_report(saved)
         _show(_stderr(), data, write_outputs(data, {"html": html, "junit": junit}), quiet)
-    raise typer.Exit(data["verdict"]["exit_code"])
+    raise typer.Exit(verdict_exit_code(data))
 
 
 @app.command()
@@ -315,7 +336,7 @@ def compare(
 
         if fmt not in ("text", "json"):
             raise TecurateError("--format must be 'text' or 'json'")
-        _check_outputs(junit=junit)
+        check_outputs({"--junit": junit}, inputs=(old, new))
         comparison = compare_reports(read_report(old), read_report(new), settings)
         written = write_outputs(comparison, {"junit": junit})
         if fmt == "json":
@@ -348,10 +369,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: like the typer app, but usage errors are one line, exit 2."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="tecurate", standalone_mode=False)
-    except typer.Abort:
-        _error_line("aborted")
-        sys.exit(EXIT_SIGINT)
+        with interruptible():
+            code = command.main(args=argv, prog_name="tecurate", standalone_mode=False)
+    except typer.Abort as exc:  # a signal outside a command's own handling (while parsing flags)
+        sys.exit(_aborted(exc.__cause__ if isinstance(exc.__cause__, KeyboardInterrupt) else KeyboardInterrupt()))
     except TyperException as exc:  # usage errors: bad flag, bad value, missing argument
         context = getattr(exc, "ctx", None)
         command = f"tecurate {context.info_name}" if context is not None and context.parent else "tecurate"

@@ -14,10 +14,10 @@ import pytest
 import tecurate.reporting
 from tecurate.reporting import AuditReport, dumps, write_atomic
 
-API = {"RENDERERS", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "regression_limits",
-       "audit_junit", "compare_junit", "compare_reports", "comparison_line", "comparison_summary", "dumps",
-       "print_summary", "read_report", "render_html", "schema", "summary", "verdict_line", "write_atomic",
-       "write_outputs"}
+API = {"RENDERERS", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "SafeConsole",
+       "regression_limits", "audit_junit", "check_outputs", "compare_junit", "compare_reports", "comparison_line",
+       "comparison_summary", "dumps", "print_summary", "read_report", "render_html", "sanitize", "schema",
+       "summary", "verdict_exit_code", "verdict_line", "write_atomic", "write_outputs"}
 
 
 def test_the_public_names_are_exactly_these():

@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 import tecurate.embedding._cpu_threads as cpu_encode
+from tecurate._signals import Interrupted
 from tecurate.embedding._store import ContentStore, text_key
 from tecurate.errors import TecurateError
 
@@ -95,6 +96,10 @@ def embed_texts(
     and an out-of-memory batch fails at once rather than at the end. ``progress(done, total)``
     counts distinct texts (cache hits included); it is called with ``done=0`` first, after each
     encoded chunk, and finally with ``done == total``.
+
+    An interrupt (Ctrl-C, or SIGTERM under :func:`tecurate._signals.interruptible`) discards the
+    call in flight, flushes every vector finished before it to the cache and propagates as
+    :class:`Interrupted`, whose ``kept`` says how many of the distinct texts the cache now holds.
     """
     if batch_size < 1:
         raise TecurateError(f"batch size must be at least 1, got {batch_size}")
@@ -106,8 +111,13 @@ def embed_texts(
     report(0, total)
     vectors, keys, missing = _lookup(unique, embedder, cache)
     n_hits = total - len(missing)
-    write_ok = _encode_misses(unique, missing, vectors, keys, embedder, batch_size, cache,
-                              lambda done: report(n_hits + done, total))
+    try:
+        write_ok = _encode_misses(unique, missing, vectors, keys, embedder, batch_size, cache,
+                                  lambda done: report(n_hits + done, total))
+    except Interrupted as exc:
+        if exc.kept is not None:
+            exc.kept = (n_hits + exc.kept[0], total, exc.kept[2])
+        raise
     if not missing:
         report(total, total)
     info = EmbeddingInfo(
@@ -165,12 +175,14 @@ def _encode_misses(unique: list[str], missing: list[int], vectors: np.ndarray, k
     """Encode the ``missing`` rows into ``vectors``, longest text first, a few whole batches per
     call, and store them as they come; ``encoded(n)`` after each call. False when a write failed.
 
-    Whatever was encoded is stored even when a later call fails, so a rerun resumes from it.
+    Whatever was encoded is stored even when a later call fails, so a rerun resumes from it. An
+    interrupt becomes :class:`Interrupted` with ``kept`` = (rows stored, or finished without a
+    cache; rows missing; whether a cache keeps them), after the flush.
     """
     missing.sort(key=lambda row: -len(unique[row]))
     step = max(1, TEXTS_PER_CALL // batch_size) * batch_size
-    write_ok = True
     pending: list[int] = []
+    finished = stored = 0
     try:
         for start in range(0, len(missing), step):
             rows = missing[start : start + step]
@@ -181,13 +193,20 @@ def _encode_misses(unique: list[str], missing: list[int], vectors: np.ndarray, k
                 )
             vectors[rows] = result
             pending.extend(rows)
+            finished += len(rows)
             if cache is not None and len(pending) >= _STORE_EVERY:
-                write_ok &= _flush(cache, embedder.identity, keys, vectors, pending)
+                stored += _flush(cache, embedder.identity, keys, vectors, pending)
             encoded(start + len(rows))
+    except KeyboardInterrupt as exc:
+        interrupted = Interrupted.of(exc)
+        if cache is not None and pending:
+            stored += _flush(cache, embedder.identity, keys, vectors, pending)
+        interrupted.kept = (stored if cache is not None else finished, len(missing), cache is not None)
+        raise interrupted from None
     finally:
         if cache is not None and pending:
-            write_ok &= _flush(cache, embedder.identity, keys, vectors, pending)
-    return write_ok
+            stored += _flush(cache, embedder.identity, keys, vectors, pending)
+    return cache is None or stored == finished
 
 
 def _no_progress(done: int, total: int) -> None:
@@ -196,8 +215,8 @@ def _no_progress(done: int, total: int) -> None:
 
 def _flush(
     cache: ContentStore, identity: str, keys: list[bytes], vectors: np.ndarray, rows: list[int]
-) -> bool:
-    """Store ``rows`` and empty the pending list, whatever the outcome."""
-    ok = cache.store(identity, [keys[r] for r in rows], vectors[rows])
+) -> int:
+    """Store ``rows`` and empty the pending list, whatever the outcome; how many were stored."""
+    n_stored = len(rows) if cache.store(identity, [keys[r] for r in rows], vectors[rows]) else 0
     rows.clear()
-    return ok
+    return n_stored

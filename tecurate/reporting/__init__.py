@@ -7,8 +7,18 @@ Renderers read the plain data, so a saved report renders exactly like a fresh on
 from tecurate.reporting._compare import Check, Comparison, compare_reports, regression_limits
 from tecurate.reporting._html import render_html
 from tecurate.reporting._junit import audit_junit, compare_junit
+from tecurate.reporting._paths import check_outputs
 from tecurate.reporting._renderers import RENDERERS, Renderer, write_outputs
-from tecurate.reporting._report import SCHEMA_VERSION, AuditReport, dumps, read_report, schema, write_atomic
+from tecurate.reporting._report import (
+    SCHEMA_VERSION,
+    AuditReport,
+    dumps,
+    read_report,
+    schema,
+    verdict_exit_code,
+    write_atomic,
+)
+from tecurate.reporting._sanitize import SafeConsole, sanitize
 from tecurate.reporting._terminal import (
     comparison_line,
     comparison_summary,
@@ -24,7 +34,9 @@ __all__ = [
     "Check",
     "Comparison",
     "Renderer",
+    "SafeConsole",
     "audit_junit",
+    "check_outputs",
     "compare_junit",
     "compare_reports",
     "comparison_line",
@@ -34,8 +46,10 @@ __all__ = [
     "read_report",
     "regression_limits",
     "render_html",
+    "sanitize",
     "schema",
     "summary",
+    "verdict_exit_code",
     "verdict_line",
     "write_atomic",
     "write_outputs",

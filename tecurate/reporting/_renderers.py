@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 
+from tecurate.errors import TecurateError
 from tecurate.registry import Registry
 from tecurate.reporting._compare import Comparison
 from tecurate.reporting._html import render_html
 from tecurate.reporting._junit import audit_junit, compare_junit
+from tecurate.reporting._paths import write_error
 from tecurate.reporting._report import dumps, write_atomic
+from tecurate.reporting._sanitize import SafeConsole
 from tecurate.reporting._terminal import comparison_summary, summary
 
 Document = Mapping[str, Any] | Comparison
@@ -58,7 +61,7 @@ class Renderer:
 
 
 def _plain_text(renderable: RenderableType) -> str:
-    console = Console(width=TEXT_WIDTH, record=True, file=io.StringIO(), color_system=None)
+    console = SafeConsole(width=TEXT_WIDTH, record=True, file=io.StringIO(), color_system=None)
     console.print(renderable)
     return console.export_text()
 
@@ -82,10 +85,19 @@ def write_outputs(document: Document, targets: Mapping[str, str | Path | None]) 
     """Write ``document`` in each format of ``targets`` (format name to file; None: not asked for).
 
     Everything is rendered before anything is written, and each file is written atomically.
-    Returns what went where, in the order of ``targets``: {"HTML report": "out.html"}.
+    Returns what went where, in the order of ``targets``: {"HTML report": "out.html"}. A file
+    that cannot be written (full disk, permissions) is a :class:`TecurateError` that names it
+    and says which files were written before it; the files after it are not attempted.
     """
     asked = [(RENDERERS[name], Path(path)) for name, path in targets.items() if path is not None]
     rendered = [(renderer, path, renderer.render(document)) for renderer, path in asked]
-    for _, path, content in rendered:
-        write_atomic(path, content)
-    return {renderer.label: str(path) for renderer, path, _ in rendered}
+    written: dict[str, str] = {}
+    for renderer, path, content in rendered:
+        try:
+            write_atomic(path, content)
+        except OSError as exc:
+            done = "; ".join(f"{label} written to {where}" for label, where in written.items())
+            raise TecurateError(f"{write_error(renderer.flag, path, exc)} "
+                                f"({done or 'nothing was written'})") from None
+        written[renderer.label] = str(path)
+    return written

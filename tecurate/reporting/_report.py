@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.errors import TecurateError
+from tecurate.status import exit_code
 
 SCHEMA_VERSION = "1.0"
 
@@ -113,27 +114,99 @@ def write_atomic(path: str | Path, content: str | bytes) -> None:
         raise
 
 
-_OPTIONAL = ("agreement", "stability")
-"""Parts a renderer shows only when present (a report may predate them)."""
+MAX_DEPTH = 64
+"""Nesting a saved report may have (a real one has about 8): deeper is crafted, and would
+exhaust the recursion of the parser, the validator or a renderer."""
+_MAX_INT_DIGITS = 19
+"""Integers beyond 64 bits are no count or seed a report holds; reject before ``int()`` spends
+time on a million digits."""
 
-_RENDERED = tuple(key for key in _ORDER if key not in _OPTIONAL)
-"""What every renderer (terminal, HTML, JUnit, compare) reads from a saved report."""
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large for a number")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError(f"the integer {text[:20]}... is too large")
+    return int(text)
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, counted without recursion (stops once past :data:`MAX_DEPTH`)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_DEPTH:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _where(path: Any) -> str:
+    """A validation error's location as ``verdict.gates[0].status``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the top level"
 
 
 def read_report(path: str | Path) -> dict[str, Any]:
-    """A saved report as plain data; anything else (or another schema version) is a user error."""
+    """A saved report as plain data, valid against the shipped schema; anything else is a user error.
+
+    NaN, Infinity and out-of-range numbers are refused while parsing (a NaN rate would compare
+    as "no regression"), nesting deeper than :data:`MAX_DEPTH` is refused before validation,
+    and the first schema violation is named.
+    """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TecurateError(f"report {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise TecurateError(f"cannot read report {path}: {exc}") from None
-    if not isinstance(data, dict) or any(key not in data for key in _RENDERED):
-        raise TecurateError(f"{path} is not a tecurate report")
-    if data["schema_version"] != SCHEMA_VERSION:
-        raise TecurateError(f"{path} has report schema version {data['schema_version']}; this tecurate "
-                            f"reads version {SCHEMA_VERSION}")
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_bounded_int)
+    except RecursionError:
+        raise TecurateError(f"{path} is not a tecurate report: nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # json.JSONDecodeError included
+        raise TecurateError(f"{path} is not a tecurate report: {exc}") from None
+    if not isinstance(data, dict):
+        raise TecurateError(f"{path} is not a tecurate report: its top level is not an object")
+    if "schema_version" in data and data["schema_version"] != SCHEMA_VERSION:
+        raise TecurateError(f"{path} has report schema version {str(data['schema_version'])[:40]}; this "
+                            f"tecurate reads version {SCHEMA_VERSION}")
+    if _depth(data) > MAX_DEPTH:
+        raise TecurateError(f"{path} is not a tecurate report: nested more than {MAX_DEPTH} levels deep")
+    violation = _first_violation(data)
+    if violation is not None:
+        raise TecurateError(f"{path} is not a tecurate report: {violation}")
     return data
+
+
+def _first_violation(data: dict[str, Any]) -> str | None:
+    """The most relevant schema violation (``jsonschema.exceptions.best_match``), or None."""
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = best_match(validator.iter_errors(data))
+    if error is None:
+        return None
+    message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
+    return f"{_where(error.absolute_path)}: {message}"
+
+
+def verdict_exit_code(report: Mapping[str, Any]) -> int:
+    """The exit code a saved report's verdict means, from its status and its ``fail_on``
+    (never from the file's own ``exit_code``, which a hand-edited file could set to anything)."""
+    return exit_code(report["verdict"]["status"], report["config"].get("fail_on", "fail"))
 
 
 def split_names(report: Mapping[str, Any]) -> list[str]:

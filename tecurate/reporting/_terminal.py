@@ -1,4 +1,8 @@
-"""Terminal rendering of a report's plain JSON data (fresh or loaded from disk)."""
+"""Terminal rendering of a report's plain JSON data (fresh or loaded from disk).
+
+Every string from a report is escaped (:func:`tecurate.reporting._sanitize.sanitize`) before it
+is laid out: a column name or a path must not drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ from rich.text import Text
 
 from tecurate.reporting._compare import Check, Comparison
 from tecurate.reporting._report import split_names
+from tecurate.reporting._sanitize import sanitize, sanitize_data
 
 STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 
 
 def verdict_line(report: Mapping[str, Any]) -> Text:
     """One line: the status and the first reason, for ``--quiet`` and the panel title."""
-    verdict = report["verdict"]
+    verdict = sanitize_data(report["verdict"])
     status = verdict["status"]
     line = Text.assemble(("tecurate: ", "bold"), (status.upper(), STATUS_STYLE[status]))
     if verdict["reasons"]:
@@ -38,6 +43,7 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
 
 def collapse_table(report: Mapping[str, Any]) -> Table:
     """Collapse rates and median accuracy per split, raw vs te."""
+    report = sanitize_data(report)
     summary = report["summary"]
     reps = summary["representations"]
     table = Table(title="Collapse and accuracy per split", title_justify="left", expand=False)
@@ -62,6 +68,7 @@ def collapse_table(report: Mapping[str, Any]) -> Table:
 
 def aotl_table(report: Mapping[str, Any]) -> Table:
     """Accuracy-on-the-line fits: all models vs healthy models, with the spurious flag."""
+    report = sanitize_data(report)
     table = Table(title="Accuracy-on-the-line (probit ID vs OOD accuracy)", title_justify="left")
     for header in ("route", "OOD split", "n", "r² all", "r² healthy", "collapsed", "spurious"):
         table.add_column(header, justify="left" if header in ("route", "OOD split", "spurious") else "right")
@@ -75,6 +82,7 @@ def aotl_table(report: Mapping[str, Any]) -> Table:
 
 
 def gates_table(report: Mapping[str, Any]) -> Table:
+    report = sanitize_data(report)
     table = Table(title="Gates", title_justify="left", show_header=False)
     table.add_column("status")
     table.add_column("gate")
@@ -93,6 +101,7 @@ def _from_cache(models: list[dict[str, Any]]) -> str:
 
 def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None) -> Group:
     """The full terminal summary; ``written`` maps what was written ("JSON report") to where."""
+    report, written = sanitize_data(report), sanitize_data(written or {})
     emb = report["embedding"]
     shift = report["shift"]
     head = Text()
@@ -107,7 +116,7 @@ def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None)
     parts: list[Any] = [head, collapse_table(report), aotl_table(report), gates_table(report)]
     for warning in report["warnings"]:
         parts.append(Text(f"warning: {warning}", style="yellow"))
-    parts += [Text(f"{what} written to {where}", style="dim") for what, where in (written or {}).items()]
+    parts += [Text(f"{what} written to {where}", style="dim") for what, where in written.items()]
     return Group(Panel(verdict_line(report), expand=False), *parts)
 
 
@@ -125,7 +134,7 @@ def comparison_line(comparison: Comparison) -> Text:
         line.append(" - nothing got worse beyond its threshold")
         return line
     line.append("REGRESSION", STATUS_STYLE["fail"])
-    line.append(f" - {regressions[0].message}")
+    line.append(f" - {sanitize(regressions[0].message)}")
     if len(regressions) > 1:
         line.append(f" (+{len(regressions) - 1} more)")
     return line
@@ -137,7 +146,7 @@ def _compared(check: Check, value: float | bool | str | None) -> str:
     if isinstance(value, bool):
         return "spurious" if value else "no"
     if isinstance(value, str):
-        return value
+        return sanitize(value)
     return _num(value, "+.3f") if check.name == "accuracy_gap" else _pct(value)
 
 
@@ -150,12 +159,13 @@ def comparison_summary(comparison: Comparison) -> Group:
         limit = "-" if check.threshold is None else (
             _num(check.threshold, ".3f") if check.name == "accuracy_gap" else _pct(check.threshold))
         result = Text("worse", style="bold red") if check.status == "fail" else Text("ok", style="green")
-        table.add_row(check.name, Text(check.scope), Text(_compared(check, check.old)),
+        table.add_row(check.name, Text(sanitize(check.scope)), Text(_compared(check, check.old)),
                       Text(_compared(check, check.new)), limit, result)
     head = Text()
     for label, side in (("old", comparison.old), ("new", comparison.new)):
         head.append(f"{label}: ", style="dim")
+        side = sanitize_data(side)
         head.append(f"{side['path']} ({side['status']}, {side['created_at']})\n")
     parts: list[Any] = [head, table]
-    parts += [Text(f"note: {note}", style="yellow") for note in comparison.notes]
+    parts += [Text(f"note: {sanitize(note)}", style="yellow") for note in comparison.notes]
     return Group(Panel(comparison_line(comparison), expand=False), *parts)
