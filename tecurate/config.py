@@ -46,6 +46,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             open_low=True, open_high=True),
     Setting("test_size", 0.3, "Share of ID rows held out (stratified, seeded) as id_test.", "split",
             kind="float", low=0.05, high=0.9),
+    Setting("id_col", None, "Column naming each row: the id_test split and the --max-rows sample hash it "
+            "instead of the row's content, so an edited row keeps its place; never a feature.", "split",
+            optional=True, commands=(AUDIT, SERIALIZE, EMBED), shown_default="row content"),
     Setting("drop_cols", (), "Comma-separated columns to leave out (ids, free text).", "input", kind="list",
             commands=(AUDIT, SERIALIZE, EMBED), shown_default=""),
     Setting("max_rows", None, "Stratified (target x domain), seeded sample of at most N rows; the report "
@@ -126,6 +129,9 @@ def _post_init(self: Any) -> None:
     require(bool(self.target), "--target must name a column")
     require(not (self.shift_col and self.ood_path), "use either --shift-col or --ood, not both")
     require(self.id_values is None or bool(self.shift_col), "--id-values needs --shift-col")
+    require(self.id_col is None or self.id_col not in (self.target, self.shift_col),
+            f"--id-col '{self.id_col}' is the {'target' if self.id_col == self.target else 'shift'} column; "
+            "it must be a column of its own")
     require(not self.ood_unlabeled or bool(self.ood_path), "--ood-unlabeled needs --ood")
     require(self.precision == "fp32" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")

@@ -28,10 +28,13 @@ from tecurate.data import (
     ShiftInfo,
     Splits,
     Target,
+    check_column,
     feature_columns,
+    id_keys,
     make_serializer,
     prepare_target,
     read_table,
+    row_keys,
     split_by_column,
     split_by_mask,
     split_synthetic,
@@ -119,9 +122,9 @@ def audit(
 
 def serialize_table(path: str, config: AuditConfig, limit: int | None = None) -> list[str]:
     """The text of every row (or the first ``limit``), in file order, as the audit writes it:
-    target, shift column and dropped columns left out."""
+    target, shift column, dropped columns and the --id-col left out."""
     table = read_table(path, input_format=config.input_format, encoding=config.encoding)
-    columns = feature_columns(table.frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
+    columns = _feature_columns(table.frame, config)
     frame = table.frame if limit is None else table.frame.head(limit)
     return make_serializer(config.template, columns).serialize(frame)
 
@@ -213,19 +216,30 @@ def _load(path: str, config: AuditConfig) -> _Loaded:
     """Read the table (and the ``--ood`` file), check every column named, encode the target."""
     table = read_table(path, input_format=config.input_format, encoding=config.encoding)
     frame, ood_mask, ood_labelled = _with_ood_file(table, config)
-    columns = feature_columns(frame, config.target, shift_col=config.shift_col, drop=config.drop_cols)
+    columns = _feature_columns(frame, config)
     frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
     serializer = make_serializer(config.template, columns)
     warnings = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
     return _Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(warnings))
 
 
+def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
+    """All columns but the target, the shift column, the ``--drop-cols`` and the ``--id-col``."""
+    drop = config.drop_cols
+    if config.id_col:
+        check_column(frame, config.id_col, "--id-col")
+        drop = (*drop, config.id_col)
+    return feature_columns(frame, config.target, shift_col=config.shift_col, drop=drop)
+
+
 def _choose_rows(loaded: _Loaded, config: AuditConfig) -> _Rows:
-    """Sample, split, then keep only the rows some split holds."""
-    frame, codes, ood_mask, sampled = _sample(loaded.frame, loaded.target.codes, loaded.ood_mask, config)
-    splits = _split(frame, codes, ood_mask, list(loaded.serializer.columns), config)
+    """Key the rows, sample, split, then keep only the rows some split holds."""
+    keys, key_notes = _row_keys(loaded, config)
+    frame, codes, keys, ood_mask, sampled = _sample(loaded.frame, loaded.target.codes, keys, loaded.ood_mask,
+                                                    config)
+    splits = _split(frame, codes, keys, ood_mask, list(loaded.serializer.columns), config)
     unlabelled = frozenset() if loaded.ood_labelled else frozenset(splits.ood)
-    warnings = [*loaded.warnings]
+    warnings = [*loaded.warnings, *key_notes]
     if sampled:
         warnings.append(f"sampled {len(frame)} of {loaded.target.codes.size} rows (--max-rows {config.max_rows})")
     warnings.extend(splits.shift.warnings)
@@ -340,26 +354,35 @@ def _prepare(frame: pd.DataFrame, config: AuditConfig, ood_mask: np.ndarray | No
     return kept, target, mask
 
 
-def _sample(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
-            config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, bool]:
+def _row_keys(loaded: _Loaded, config: AuditConfig) -> tuple[np.ndarray, list[str]]:
+    """What places each row in the sample and the split: its ``--id-col`` value, else what the
+    audit reads of it (features, target, shift column), so rows that look the same stay together."""
+    if config.id_col:
+        return id_keys(loaded.frame[config.id_col], config.id_col, loaded.ood_mask)
+    columns = [*loaded.serializer.columns, config.target, *[c for c in [config.shift_col] if c]]
+    return row_keys(loaded.frame, columns), []
+
+
+def _sample(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: np.ndarray | None,
+            config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, bool]:
     """Bound the row count with a sample stratified by target and domain."""
     if config.max_rows is None or len(frame) <= config.max_rows:
-        return frame, codes, ood_mask, False
+        return frame, codes, keys, ood_mask, False
     domain = np.zeros(len(frame), dtype=np.int64)
     if config.shift_col:
         domain = pd.factorize(frame[config.shift_col], use_na_sentinel=False)[0]
     elif ood_mask is not None:
         domain = ood_mask.astype(np.int64)
     strata = codes.astype(np.int64) * (int(domain.max()) + 1) + domain
-    rows = stratified_sample(strata, config.max_rows, config.seed)
+    rows = stratified_sample(strata, config.max_rows, keys=keys, seed=config.seed)
     mask = ood_mask[rows] if ood_mask is not None else None
-    return frame.iloc[rows].reset_index(drop=True), codes[rows], mask, True
+    return frame.iloc[rows].reset_index(drop=True), codes[rows], keys[rows], mask, True
 
 
-def _split(frame: pd.DataFrame, codes: np.ndarray, ood_mask: np.ndarray | None,
+def _split(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: np.ndarray | None,
            columns: list[str], config: AuditConfig) -> Splits:
     """ID / OOD by the shift column, else by the ``--ood`` file, else a synthetic shift."""
-    common = {"test_size": config.test_size, "seed": config.seed}
+    common = {"keys": keys, "test_size": config.test_size, "seed": config.seed}
     if config.shift_col:
         return split_by_column(frame[config.shift_col], codes, column=config.shift_col,
                                id_values=config.id_values, min_domain_rows=config.min_domain_rows,

@@ -23,7 +23,7 @@ def test_data_public_api_is_pinned():
     assert set(tecurate.data.__all__) == {
         "BUILTIN_TEMPLATES", "ID_TEST", "INPUT_FORMATS", "MAX_CLASSES", "LoadedTable", "OodSplit",
         "Serializer", "ShiftInfo", "Splits", "Target", "check_column", "feature_columns", "format_value",
-        "make_serializer", "prepare_target", "read_table", "split_by_column", "split_by_mask",
+        "id_keys", "make_serializer", "prepare_target", "read_table", "row_keys", "split_by_column", "split_by_mask",
         "split_synthetic", "stratified_sample",
     }
     assert all(hasattr(tecurate.data, name) for name in tecurate.data.__all__)

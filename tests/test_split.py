@@ -7,6 +7,8 @@ from tecurate.data import (
     OodSplit,
     ShiftInfo,
     Splits,
+    id_keys,
+    row_keys,
     split_by_column,
     split_by_mask,
     split_synthetic,
@@ -19,16 +21,27 @@ DEFAULTS = AuditConfig(target="y")
 SPLIT = dict(test_size=DEFAULTS.test_size, seed=DEFAULTS.seed)
 
 
+def distinct_keys(n: int) -> np.ndarray:
+    """Keys of n distinct rows (a row number is their content), as the pipeline passes them."""
+    return row_keys(pd.DataFrame({"row": np.arange(n)}), ["row"])
+
+
 def by_column(values, codes, **knobs) -> Splits:
-    return split_by_column(values, codes, **{"min_domain_rows": DEFAULTS.min_domain_rows, **SPLIT, **knobs})
+    return split_by_column(values, codes, **{"min_domain_rows": DEFAULTS.min_domain_rows, "keys": distinct_keys(len(codes)),
+                                             **SPLIT, **knobs})
 
 
 def by_mask(codes, mask, **knobs) -> Splits:
-    return split_by_mask(codes, mask, **{**SPLIT, **knobs})
+    return split_by_mask(codes, mask, **{"keys": distinct_keys(len(codes)), **SPLIT, **knobs})
 
 
 def synthetic(X, codes, **knobs) -> Splits:
-    return split_synthetic(X, codes, **{"quantile": DEFAULTS.synthetic_quantile, **SPLIT, **knobs})
+    return split_synthetic(X, codes, **{"quantile": DEFAULTS.synthetic_quantile, "keys": distinct_keys(len(codes)),
+                                        **SPLIT, **knobs})
+
+
+def sample(strata, max_rows, seed, keys=None):
+    return stratified_sample(strata, max_rows, keys=distinct_keys(len(strata)) if keys is None else keys, seed=seed)
 
 
 def domains(sizes: dict[str, int], seed: int = 0) -> tuple[pd.Series, np.ndarray]:
@@ -49,24 +62,24 @@ def assert_partition(splits: Splits, n_rows: int, excluded: int = 0) -> None:
 
 def test_stratified_sample_keeps_shares_and_rare_strata():
     strata = np.array([0] * 900 + [1] * 95 + [2] * 5)
-    chosen = stratified_sample(strata, 100, seed=1)
+    chosen = sample(strata, 100, seed=1)
     assert len(chosen) == 100 and chosen.dtype == np.int64
     assert np.all(np.diff(chosen) > 0)
     counts = np.bincount(strata[chosen], minlength=3)
     assert counts.tolist() == [90, 9, 1]
-    assert np.array_equal(chosen, stratified_sample(strata, 100, seed=1))
-    assert not np.array_equal(chosen, stratified_sample(strata, 100, seed=2))
+    assert np.array_equal(chosen, sample(strata, 100, seed=1))
+    assert not np.array_equal(chosen, sample(strata, 100, seed=2))
 
 
 def test_stratified_sample_returns_all_rows_when_big_enough():
     strata = np.array(["a", "b", "a"])
-    assert stratified_sample(strata, 3, seed=0).tolist() == [0, 1, 2]
-    assert stratified_sample(strata, 10, seed=0).tolist() == [0, 1, 2]
+    assert sample(strata, 3, seed=0).tolist() == [0, 1, 2]
+    assert sample(strata, 10, seed=0).tolist() == [0, 1, 2]
 
 
 def test_stratified_sample_more_strata_than_rows():
     strata = np.arange(10)
-    chosen = stratified_sample(strata, 3, seed=0)
+    chosen = sample(strata, 3, seed=0)
     assert len(chosen) == 3 and len(set(chosen.tolist())) == 3
 
 
@@ -85,7 +98,9 @@ def test_split_by_column_domains_and_skips():
     assert shift.skipped_domains == {"d": 50}
     assert any("fewer than 200 rows" in w for w in shift.warnings)
     assert len(splits.id_train) + len(splits.id_test) == 600
-    assert len(splits.id_test) == 180
+    id_codes = codes[values.to_numpy() == "a"]
+    for c in (0, 1):  # exactly stratified: round(0.3 x n_c) test rows per class
+        assert (codes[splits.id_test] == c).sum() == int(np.floor(0.3 * (id_codes == c).sum() + 0.5))
     assert (values.to_numpy()[splits.ood["ood:b"]] == "b").all()
     assert (values.to_numpy()[splits.id_train] == "a").all()
     assert_partition(splits, 1200, excluded=50)
@@ -176,7 +191,7 @@ def test_split_by_mask():
     assert list(splits.ood) == ["ood"]
     assert splits.ood["ood"].tolist() == list(range(150, 200))
     assert splits.shift.ood_splits == (OodSplit("ood", 50, "rows of other.csv"),)
-    assert len(splits.id_test) == 45
+    assert len(splits.id_test) == 46  # 23 of each class's 75 ID rows (22.5 rounds half up)
     assert_partition(splits, 200)
     with pytest.raises(TecurateError, match="has no rows"):
         by_mask(codes, np.zeros(200, dtype=bool), description="other.csv")
@@ -233,3 +248,49 @@ def test_shift_column_missing_everywhere():
     values = pd.Series([None] * 40, dtype=object)
     with pytest.raises(TecurateError, match="missing in every row"):
         by_column(values, np.tile([0, 1], 20), column="g")
+
+
+def test_stratified_sample_keeps_the_smallest_seeded_keys_whatever_the_order():
+    strata = np.repeat([0, 1], [700, 300])
+    keys = distinct_keys(1000)
+    chosen = sample(strata, 100, seed=3, keys=keys)
+    order = np.random.default_rng(0).permutation(1000)
+    moved = sample(strata[order], 100, seed=3, keys=keys[order])
+    assert sorted(order[moved].tolist()) == chosen.tolist()
+    grown = np.r_[strata, [0] * 10]  # ten rows appended: the old sample changes only at the margin
+    more = sample(grown, 100, seed=3, keys=distinct_keys(1010))
+    assert len(set(chosen.tolist()) & set(more.tolist())) >= 95
+
+
+def test_equal_keys_are_never_cut_apart():
+    codes = np.tile([0, 1], 60)
+    group_of = np.arange(120) // 8  # blocks of 4 rows per class; 15 test rows per class cut into one
+    keys = row_keys(pd.DataFrame({"group": group_of}), ["group"])
+    for seed in range(20):
+        splits = by_mask(codes, np.r_[np.zeros(100, bool), np.ones(20, bool)], keys=keys, seed=seed,
+                         description="x")
+        test = np.isin(np.arange(120), splits.id_test)
+        for group in range(13):
+            for c in (0, 1):
+                members = (group_of == group) & (codes == c) & (np.arange(120) < 100)
+                assert test[members].all() or not test[members].any()
+
+
+def test_a_class_with_two_id_rows_gets_one_test_row():
+    values, codes = domains({"a": 300, "b": 300})
+    codes = codes.copy()
+    codes[np.flatnonzero(values.to_numpy() == "a")[:2]] = 2
+    for seed in range(5):
+        splits = by_column(values, codes, column="x", seed=seed)
+        assert (codes[splits.id_test] == 2).sum() == 1 and (codes[splits.id_train] == 2).sum() == 1
+        assert not splits.shift.warnings
+
+
+def test_id_keys_missing_is_an_error_duplicates_within_a_part_a_warning():
+    keys, notes = id_keys(pd.Series([1, 2, 3, 1]), "id", parts=np.array([False, False, True, True]))
+    assert keys[0] == keys[3] and len(set(keys.tolist())) == 3 and notes == []  # one id per file
+    _, notes = id_keys(pd.Series(["a", "b", "a"]), "id")
+    assert notes == ["--id-col 'id' is not unique: 2 rows share their id with another row (e.g. 'a'); "
+                     "rows sharing an id are placed together"]
+    with pytest.raises(TecurateError, match="--id-col 'id' is missing in 2 rows"):
+        id_keys(pd.Series(["a", " ", None, "b"]), "id")

@@ -1,23 +1,26 @@
 """ID-train / ID-test / OOD splits: by a shift column, by a second file, or synthetic.
 
-Every index is positional (sorted int64) into the frame and codes the caller passed, and every
-random choice is seeded, so the same inputs and seed give identical splits. The knobs (test
-size, minimum domain size, quantile, seed) are required and not re-checked here:
+Every index is positional (sorted int64) into the frame and codes the caller passed. Where a row
+goes (ID-train or ID-test, in or out of the ``--max-rows`` sample) is decided by a seeded hash of
+the row itself, its *key* (:func:`row_keys`: its content, or its ``--id-col`` value), never by its
+position or by a random draw over all rows. So the same rows and seed give identical splits in any
+file order, and a change that appends or edits a few rows leaves every other row where it was
+(up to the one row per class at each cut, see :func:`_split_id`). The knobs (test size, minimum
+domain size, quantile, seed) are required and not re-checked here:
 :class:`tecurate.config.AuditConfig` owns their defaults and bounds.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
 
-from tecurate.data._serialize import format_value
+from tecurate.data._serialize import _encode_column, format_value
 from tecurate.errors import TecurateError
 
 ID_TEST = "id_test"
@@ -25,6 +28,9 @@ ID_TEST = "id_test"
 
 _LIST_LIMIT = 10
 _MIN_ID_ROWS = 10
+_HASH_KEY = "tecurate-rows-v1"
+"""siphash key of the cell hashes (16 characters); changing it moves every row."""
+_MISSING = "\x00missing"
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,52 @@ class Splits:
     shift: ShiftInfo
 
 
-def stratified_sample(strata: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
-    """Seeded sample of `max_rows` positions keeping each stratum's share (for `--max-rows`).
+def row_keys(frame: pd.DataFrame, columns: Sequence[Hashable]) -> np.ndarray:
+    """Each row's 64-bit key: a hash of its values in `columns`, the identity splits and samples use.
+
+    A cell counts by its text as serialization writes it (:func:`format_value`: 129, 129.0 and
+    "129" are one value; every missing value is one value), tagged with its column's name; columns
+    are combined in name order. So the key does not depend on dtypes, on the file's column order
+    or on the row's position, and identical rows have identical keys.
+    """
+    keys = np.zeros(len(frame), dtype=np.uint64)
+    for name in sorted(columns, key=str):
+        codes, texts = _encode_column(frame[name].reset_index(drop=True))
+        tagged = [f"{name}\x1f{_MISSING if t is None else t}" for t in [*texts, None]]
+        hashes = pd.util.hash_array(np.array(tagged, dtype=object), hash_key=_HASH_KEY, categorize=False)
+        keys = _mix(keys ^ hashes[codes])  # code -1 (missing) picks the appended None
+    return keys
+
+
+def id_keys(values: pd.Series, column: str, parts: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Keys from an `--id-col`, so an edited row keeps its place; rows sharing an id share a key.
+
+    A missing id is an error (such rows would all share one key); duplicated ids (within one
+    of `parts`, e.g. the main and the ``--ood`` file) are a warning, since those rows then move
+    together and an edit among them cannot be told from a new row.
+    """
+    codes, texts = _encode_column(values.reset_index(drop=True))
+    missing = int(np.array([t is None for t in [*texts, None]])[codes].sum())
+    if missing:
+        raise TecurateError(f"--id-col '{column}' is missing in {missing} rows; an id column must identify "
+                            "every row (fill it, or leave out --id-col to place rows by their content)")
+    keys = row_keys(values.to_frame(name=column), [column])
+    part = np.zeros(len(keys), dtype=np.int64) if parts is None else np.asarray(parts).astype(np.int64)
+    shared = pd.DataFrame({"part": part, "key": keys}).duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return keys, []
+    example = format_value(values.iloc[int(np.flatnonzero(shared)[0])])
+    return keys, [f"--id-col '{column}' is not unique: {int(shared.sum())} rows share their id with another "
+                  f"row (e.g. '{example}'); rows sharing an id are placed together"]
+
+
+def stratified_sample(strata: np.ndarray, max_rows: int, *, keys: np.ndarray, seed: int) -> np.ndarray:
+    """Sample of `max_rows` positions keeping each stratum's share (for `--max-rows`).
 
     Quotas use largest remainders; every stratum keeps at least one row when `max_rows` allows,
-    so a rare class does not vanish from a bounded CI run.
+    so a rare class does not vanish from a bounded CI run. Each stratum keeps its rows with the
+    smallest seeded keys, so rows added to or edited in a table change the sample only at the
+    margin; ties (identical rows) go by position.
     """
     strata = np.asarray(strata)
     n = len(strata)
@@ -85,12 +132,9 @@ def stratified_sample(strata: np.ndarray, max_rows: int, seed: int) -> np.ndarra
             quotas[i] += 1
     while quotas.sum() > max_rows:
         quotas[np.argmax(quotas)] -= 1
-    rng = np.random.default_rng(seed)
-    chosen = [
-        rng.choice(np.flatnonzero(inverse == s), size=int(q), replace=False)
-        for s, q in enumerate(quotas)
-        if q > 0
-    ]
+    order = np.lexsort((_seeded(keys, seed), inverse))  # by stratum, then by seeded key, then position
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    chosen = [order[start:start + q] for start, q in zip(starts, quotas, strict=True)]
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
@@ -98,6 +142,7 @@ def split_by_column(
     values: pd.Series,
     codes: np.ndarray,
     *,
+    keys: np.ndarray,
     column: str,
     id_values: Sequence[str] | None = None,
     min_domain_rows: int,
@@ -120,7 +165,7 @@ def split_by_column(
                                     column)
     code_of = {str(name): i for i, name in enumerate(names)}
     id_mask = np.isin(domain_codes, [code_of[v] for v in chosen])
-    id_train, id_test, id_notes = _split_id(np.flatnonzero(id_mask), codes, test_size, seed)
+    id_train, id_test, id_notes = _split_id(np.flatnonzero(id_mask), codes, keys, test_size, seed)
     ood = {f"ood:{v}": np.flatnonzero(domain_codes == code_of[v]).astype(np.int64) for v in domains}
     notes = _missing_note(domain_codes, column) + _skipped_note(skipped, min_domain_rows, column)
     shift = ShiftInfo(
@@ -207,6 +252,7 @@ def split_by_mask(
     codes: np.ndarray,
     ood_mask: np.ndarray,
     *,
+    keys: np.ndarray,
     name: str = "ood",
     description: str,
     test_size: float,
@@ -218,7 +264,7 @@ def split_by_mask(
     _check_lengths(len(ood_mask), codes)
     if not ood_mask.any():
         raise TecurateError(f"the OOD data ({description}) has no rows")
-    id_train, id_test, notes = _split_id(np.flatnonzero(~ood_mask), codes, test_size, seed)
+    id_train, id_test, notes = _split_id(np.flatnonzero(~ood_mask), codes, keys, test_size, seed)
     ood_rows = np.flatnonzero(ood_mask).astype(np.int64)
     shift = ShiftInfo(
         kind="file",
@@ -235,6 +281,7 @@ def split_synthetic(
     X: np.ndarray,
     codes: np.ndarray,
     *,
+    keys: np.ndarray,
     quantile: float,
     test_size: float,
     seed: int,
@@ -258,7 +305,7 @@ def split_synthetic(
             "the raw features have too few distinct values to build a synthetic shift; "
             "pass --shift-col or --ood"
         )
-    id_train, id_test, notes = _split_id(np.flatnonzero(~ood_mask), codes, test_size, seed)
+    id_train, id_test, notes = _split_id(np.flatnonzero(~ood_mask), codes, keys, test_size, seed)
     percent = f"{quantile * 100:g}"
     description = (
         "synthetic covariate shift: OOD = rows whose score on the first principal component of "
@@ -304,35 +351,71 @@ def _first_component_scores(X: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _split_id(
-    id_rows: np.ndarray, codes: np.ndarray, test_size: float, seed: int
+    id_rows: np.ndarray, codes: np.ndarray, keys: np.ndarray, test_size: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Seeded ID-train / ID-test split, stratified by class when every class has 2+ ID rows."""
+    """ID-train / ID-test by seeded key, exactly stratified: each class's rows ranked by seeded key,
+    the first round(test_size x n_c) of them (at least one, never all) are ID-test.
+
+    Ranking and cutting per class (rather than sending every row whose key falls below test_size
+    of the hash range to ID-test) keeps the class shares and the test size exact; a row added to
+    a class then moves at most the one row at that class's cut. Rows with equal keys (identical
+    rows, or a shared ``--id-col`` value) are never cut apart, so no duplicate straddles ID-train
+    and ID-test. A class with a single ID row cannot be split; its row goes by its key alone.
+    """
     if len(id_rows) < _MIN_ID_ROWS:
         raise TecurateError(
             f"the ID part has only {len(id_rows)} rows (at least {_MIN_ID_ROWS} needed) to split "
             "into ID-train and ID-test; choose other --id-values or add rows"
         )
-    id_codes = codes[id_rows]
-    notes = []
-    _, class_counts = np.unique(id_codes, return_counts=True)
-    stratify = id_codes if class_counts.min() >= 2 else None
-    try:
-        train, test = train_test_split(
-            id_rows, test_size=test_size, stratify=stratify, random_state=seed
-        )
-    except ValueError:
-        stratify = None
-        train, test = train_test_split(id_rows, test_size=test_size, random_state=seed)
-    if stratify is None:
-        notes.append(
-            "the ID-train / ID-test split is not stratified: some class has too few ID rows"
-        )
+    _check_lengths(len(keys), codes)
+    id_codes, ranks = codes[id_rows], _seeded(keys[id_rows], seed)
+    in_test = np.zeros(len(id_rows), dtype=bool)
+    classes, counts = np.unique(id_codes, return_counts=True)
+    for members in (np.flatnonzero(id_codes == c) for c in classes):
+        if len(members) == 1:
+            in_test[members] = ranks[members] < np.uint64(test_size * 2.0**64)
+        else:
+            ranked = members[np.lexsort((members, ranks[members]))]
+            in_test[ranked[:_cut(ranks[ranked], test_size)]] = True
+    notes = ["the ID-train / ID-test split is not stratified for a class with a single ID row: that row "
+             "is placed by its hash alone"] if counts.min() == 1 else []
+    train, test = id_rows[~in_test], id_rows[in_test]
     if len(np.unique(codes[train])) < 2:
         raise TecurateError(
             "ID-train rows all have one class, so no model can be trained; "
             "choose other --id-values or another shift"
         )
     return np.sort(train).astype(np.int64), np.sort(test).astype(np.int64), notes
+
+
+def _cut(ranked_keys: np.ndarray, test_size: float) -> int:
+    """How many of a class's rows (sorted seeded keys, 2 or more) go to ID-test.
+
+    round(test_size x n), kept within 1..n-1; a block of equal keys across the cut moves it to
+    the block's nearer edge, so equal keys stay together.
+    """
+    n = len(ranked_keys)
+    target = min(max(int(np.floor(test_size * n + 0.5)), 1), n - 1)
+    at = ranked_keys[target]
+    if ranked_keys[target - 1] != at:
+        return target
+    start = int(np.searchsorted(ranked_keys, at, side="left"))
+    end = int(np.searchsorted(ranked_keys, at, side="right"))
+    return start if target - start <= end - target else end
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: a bijection of uint64 whose every output bit depends on every input bit."""
+    x = np.asarray(x, dtype=np.uint64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _seeded(keys: np.ndarray, seed: int) -> np.ndarray:
+    """The keys hashed with the seed: a fresh, independent-looking order of the rows for each seed."""
+    salt = _mix(np.array([seed % 2**64], dtype=np.uint64) ^ np.uint64(0x9E3779B97F4A7C15))
+    return _mix(np.asarray(keys, dtype=np.uint64) ^ salt)
 
 
 def _check_lengths(n_rows: int, codes: np.ndarray) -> None:
