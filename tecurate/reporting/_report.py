@@ -23,7 +23,7 @@ from tecurate.errors import TecurateError
 SCHEMA_VERSION = "1.0"
 
 _ORDER = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
-          "serialization", "embedding", "models", "summary", "aotl", "agreement", "verdict", "stability",
+          "serialization", "embedding", "models", "grid", "summary", "aotl", "agreement", "verdict", "stability",
           "timings", "warnings")
 """The top-level keys of a report, in the order the JSON file lists them."""
 
@@ -48,6 +48,9 @@ class AuditReport:
     warnings: list[str]
     agreement: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     """Agreement-on-the-line estimates of OOD accuracy (tecurate.analysis._agreement)."""
+    grid: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """The model grid as fitted: ``n_configs`` per family (fewer than ``--n-configs`` where a
+    family's grid holds fewer configurations)."""
     stability: Any = None
     """Spread of the headline figures over ``--repeats`` seeds (tecurate.analysis._stability);
     None for one seed."""
@@ -113,7 +116,7 @@ def write_atomic(path: str | Path, content: str | bytes) -> None:
         raise
 
 
-_OPTIONAL = ("agreement", "stability")
+_OPTIONAL = ("grid", "agreement", "stability")
 """Parts a renderer shows only when present (a report may predate them)."""
 
 _RENDERED = tuple(key for key in _ORDER if key not in _OPTIONAL)
