@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -377,14 +376,10 @@ def _with_ood_file(table: LoadedTable, config: AuditConfig) -> tuple[pd.DataFram
     """
     if not config.ood_path:
         return table.frame, None, True
-    if table.path != "-" and Path(config.ood_path).exists() and Path(table.path).exists() \
-            and Path(config.ood_path).samefile(table.path):
-        raise TecurateError(f"--ood {config.ood_path} is DATA itself: the OOD rows would be the ID rows; "
-                            "give a file of other rows")
     other = read_table(config.ood_path, input_format=config.input_format, encoding=config.encoding)
     if other.sha256 == table.sha256:
-        raise TecurateError(f"--ood {config.ood_path} has the same content as DATA {table.path}: the OOD rows "
-                            "would be the ID rows; give a file of other rows")
+        raise TecurateError(f"--ood {config.ood_path} is DATA {table.path} itself or a copy of it (same content): "
+                            "the OOD rows would be the ID rows; give a file of other rows")
     labelled = config.target in other.frame.columns and not config.ood_unlabeled
     optional = set(config.drop_cols) | (set() if labelled else {config.target})
     missing = [c for c in table.frame.columns if c not in other.frame.columns and c not in optional]

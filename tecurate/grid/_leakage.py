@@ -70,30 +70,42 @@ def find_leaks(
 
 def _leak(values: pd.Series, labels: np.ndarray, names: np.ndarray, train: np.ndarray,
           test: np.ndarray) -> str | None:
+    keys = _keys(values)
     rows = np.concatenate([train, test])
-    text = values.iloc[rows].astype(str).to_numpy(dtype=object)
-    if values.iloc[rows].notna().all() and (text == names[labels[rows]]).all():
+    if _is_copy(values, keys, labels, names, rows):
         return "copy"
     if test.size < MIN_TEST_ROWS:
         return None
-    if _lookup_generalizes(values, labels, train, test):
+    if _lookup_generalizes(keys, labels, train, test):
         return "lookup"
     if _intervals_generalize(values, labels, train, test):
         return "threshold"
     return None
 
 
-def _lookup_generalizes(values: pd.Series, labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> bool:
-    """Each value seen on ID-train has one class there, and that class is right on the ID-test rows.
-
-    Object cells are compared by their text, so lists or dicts in a cell cannot break the guard.
-    """
+def _keys(values: pd.Series) -> np.ndarray:
+    """One code per distinct value, missing values included; object cells are compared by their
+    text, so lists or dicts in a cell cannot break the guard."""
     hashable = values.astype(str).where(values.notna()) if values.dtype == object else values
-    keys = pd.factorize(hashable, use_na_sentinel=False)[0]
+    return pd.factorize(hashable, use_na_sentinel=False)[0]
+
+
+def _is_copy(values: pd.Series, keys: np.ndarray, labels: np.ndarray, names: np.ndarray, rows: np.ndarray) -> bool:
+    """The column's text is the class name on every labelled row (the text is built only for a
+    column with no more distinct values than there are classes)."""
+    if np.count_nonzero(np.bincount(keys[rows])) > names.size:
+        return False
+    picked = values.iloc[rows]
+    return bool(picked.notna().all() and (picked.astype(str).to_numpy(dtype=object) == names[labels[rows]]).all())
+
+
+def _lookup_generalizes(keys: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> bool:
+    """Each value seen on ID-train has one class there, and that class is right on the ID-test rows."""
     n_classes = int(labels[train].max()) + 1
-    pairs = np.unique(keys[train].astype(np.int64) * n_classes + labels[train])
+    # Distinct (value, class) pairs by counting, not sorting: keys are small integers.
+    pairs = np.flatnonzero(np.bincount(keys[train].astype(np.int64) * n_classes + labels[train]))
     seen = pairs // n_classes
-    if seen.size != np.unique(seen).size:
+    if (seen[1:] == seen[:-1]).any():
         return False
     mapping = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
     mapping[seen] = pairs % n_classes
