@@ -17,7 +17,7 @@ from typing import Any
 from tecurate.analysis import GATES, SPURIOUS_SETTINGS
 from tecurate.embedding import PRECISIONS
 from tecurate.errors import TecurateError
-from tecurate.grid import FAMILIES, default_families
+from tecurate.grid import FAMILIES, MAX_SEED, default_families
 from tecurate.settings import AUDIT, AUDIT_COMMANDS, COMPARE, EMBED, SERIALIZE, Setting, parse_list, require
 from tecurate.status import FAIL_ON
 
@@ -36,7 +36,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("id_values", None, "Comma-separated ID values of --shift-col.", "split", kind="list",
             optional=True, shown_default="most frequent"),
     Setting("ood_path", None, "A second file with the same columns: the OOD rows (without the target "
-            "column: unlabelled).", "split", optional=True, flag="--ood"),
+            "column: unlabelled). A copy of DATA is an error.", "split", optional=True, flag="--ood"),
     Setting("ood_unlabeled", False, "Ignore the --ood file's labels: estimate OOD accuracy by "
             "agreement-on-the-line.", "split", kind="bool"),
     Setting("min_domain_rows", 200, "Smallest domain that becomes its own OOD split.", "split", kind="int",
@@ -51,6 +51,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             optional=True, commands=(AUDIT, SERIALIZE, EMBED), shown_default="row content"),
     Setting("drop_cols", (), "Comma-separated columns to leave out (ids, free text).", "input", kind="list",
             commands=(AUDIT, SERIALIZE, EMBED), shown_default=""),
+    Setting("strict", False, "Stop (exit 2, before embedding) instead of warning when a feature column "
+            "leaks the target: a copy of it, or a perfect predictor of it on ID-train that holds on ID-test.",
+            "input", kind="bool"),
     Setting("max_rows", None, "Stratified (target x domain), seeded sample of at most N rows; the report "
             "says it sampled.", "input", kind="int", optional=True, low=50, shown_default="all"),
     Setting("input_format", None, "csv, parquet or jsonl.", "input", optional=True,
@@ -77,11 +80,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             kind="bool", flag="--no-cache", commands=(AUDIT, EMBED)),
     Setting("families", default_families(), "Comma-separated model families.", "grid",
             kind="list", choices=_family_names, item="model family"),
-    Setting("n_configs", 8, "Configurations sampled per family; each is fitted on raw and on te.", "grid",
+    Setting("n_configs", 8, "Configurations sampled per family (every one of a smaller grid: the report "
+            "says how many); each is fitted on raw and on te.", "grid",
             kind="int", low=1),
     Setting("n_jobs", -1, "Parallel model fits (threads, one BLAS/OpenMP thread each); -1: all cores.",
             "grid", kind="int"),
-    Setting("seed", 0, "One seed for sampling, splits, configurations and models.", "grid", kind="int"),
+    Setting("seed", 0, "One seed for sampling, splits, configurations and models.", "grid", kind="int",
+            low=0, high=MAX_SEED),
     Setting("repeats", 1, "Re-run with seeds seed..seed+K-1 and report the spread; warn when the verdict "
             "differs.", "grid", kind="int", low=1, high=100),
     Setting("collapse_threshold", 0.99, "Majority-class rate at which a model counts as collapsed.", "gates",
@@ -133,6 +138,9 @@ def _post_init(self: Any) -> None:
             f"--id-col '{self.id_col}' is the {'target' if self.id_col == self.target else 'shift'} column; "
             "it must be a column of its own")
     require(not self.ood_unlabeled or bool(self.ood_path), "--ood-unlabeled needs --ood")
+    require(self.seed + self.repeats - 1 <= MAX_SEED,
+            f"--repeats {self.repeats} runs seeds up to --seed + {self.repeats - 1}, which must be at most "
+            f"{MAX_SEED}")
     require(self.precision == "fp32" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
 
@@ -201,8 +209,18 @@ def read_config_file(path: str | Path | None, *, cwd: str | Path = ".") -> tuple
         name = key.replace("-", "_")
         if name not in BY_NAME:
             raise TecurateError(f"{source}: unknown setting '{key}'")
-        settings[name] = coerce(BY_NAME[name], value, source)
+        settings[name] = _file_value(BY_NAME[name], key, value, source)
     return settings, source
+
+
+def _file_value(setting: Setting, key: str, value: Any, source: str) -> Any:
+    """A config-file value, checked here so that a bad one names the file and the key, not a flag."""
+    value = coerce(setting, value, source)
+    try:
+        setting.check(value, label=f"'{key}'")
+    except TecurateError as exc:
+        raise TecurateError(f"{source}: {exc}") from None
+    return value
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -9,11 +9,14 @@ wrong is checked before the first expensive stage (embedding). Nothing here prin
 
 from __future__ import annotations
 
+import functools
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -50,11 +53,29 @@ from tecurate.embedding import (
     make_embedder,
 )
 from tecurate.errors import TecurateError
-from tecurate.grid import FitCache, encode_raw, run_grid, sample_configs
+from tecurate.grid import FitCache, ModelConfig, encode_raw, find_leaks, run_grid, sample_configs
 from tecurate.reporting import AuditReport
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages are "embed" and "fit"."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _no_library_warnings(func: F) -> F:
+    """Keep library warnings (scikit-learn, numpy, pandas, xgboost, torch) off the user's stderr:
+    the core never prints. They are about tecurate's own use of the libraries, or expected (the
+    grid's edges do not converge); what a user can act on is a report warning of tecurate's own
+    (a grid smaller than ``--n-configs``). Filters are process-wide, so they are set here, in the
+    calling thread, around every worker thread."""
+
+    @functools.wraps(func)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return func(*args, **kwargs)
+
+    return quiet  # type: ignore[return-value]
 
 
 class _Clock:
@@ -94,6 +115,7 @@ def _embedding_cache(config: AuditConfig) -> ContentStore | None:
     return ContentStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
+@_no_library_warnings
 def audit(
     path: str,
     config: AuditConfig,
@@ -120,6 +142,7 @@ def audit(
     return assess_stability(reports, config)
 
 
+@_no_library_warnings
 def serialize_table(path: str, config: AuditConfig, limit: int | None = None) -> list[str]:
     """The text of every row (or the first ``limit``), in file order, as the audit writes it:
     target, shift column, dropped columns and the --id-col left out."""
@@ -129,6 +152,7 @@ def serialize_table(path: str, config: AuditConfig, limit: int | None = None) ->
     return make_serializer(config.template, columns).serialize(frame)
 
 
+@_no_library_warnings
 def embed_table(
     path: str,
     config: AuditConfig,
@@ -196,6 +220,7 @@ def _audit_once(path: str, config: AuditConfig, embedder: _LazyEmbedder, notify:
         loaded = _load(path, config)
     with clock.stage("split"):
         rows = _choose_rows(loaded, config)
+        configs = sample_configs(config.families, config.n_configs, config.seed)
     model = embedder.get()
     with clock.stage("serialize"):
         texts = loaded.serializer.serialize(rows.frame)
@@ -205,11 +230,15 @@ def _audit_once(path: str, config: AuditConfig, embedder: _LazyEmbedder, notify:
         features = {"raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
                     "te": embedded.vectors}
     with clock.stage("fit"):
-        run = _fit(features, rows, len(loaded.target.classes), config, store, notify)
+        fits = FitCache(store, features, rows.codes, rows.splits["id_train"], rows.tests, config.seed) \
+            if store is not None else None
+        run = _fit(configs, features, rows, len(loaded.target.classes), config, fits, notify)
     with clock.stage("analyze"):
         analysis = analyze(run.models, _class_shares(rows, len(loaded.target.classes)), config,
                            predictions=run.predictions)
-    return _report(config, loaded, rows, embedded, run, analysis, clock.total())
+    notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits))
+    return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
+                   _fitted_per_family(configs), analysis, clock.total())
 
 
 def _load(path: str, config: AuditConfig) -> _Loaded:
@@ -219,8 +248,8 @@ def _load(path: str, config: AuditConfig) -> _Loaded:
     columns = _feature_columns(frame, config)
     frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
     serializer = make_serializer(config.template, columns)
-    warnings = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
-    return _Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(warnings))
+    dropped = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
+    return _Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(dropped))
 
 
 def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
@@ -239,20 +268,20 @@ def _choose_rows(loaded: _Loaded, config: AuditConfig) -> _Rows:
                                                     config)
     splits = _split(frame, codes, keys, ood_mask, list(loaded.serializer.columns), config)
     unlabelled = frozenset() if loaded.ood_labelled else frozenset(splits.ood)
-    warnings = [*loaded.warnings, *key_notes]
+    notes = [*loaded.warnings, *key_notes, *_leakage(frame, codes, splits, loaded, config)]
     if sampled:
-        warnings.append(f"sampled {len(frame)} of {loaded.target.codes.size} rows (--max-rows {config.max_rows})")
-    warnings.extend(splits.shift.warnings)
-    warnings.extend(_absent_classes(codes[splits.id_train], loaded.target))
+        notes.append(f"sampled {len(frame)} of {loaded.target.codes.size} rows (--max-rows {config.max_rows})")
+    notes.extend(splits.shift.warnings)
+    notes.extend(_absent_classes(codes[splits.id_train], loaded.target))
     if unlabelled:
-        warnings.append(f"the OOD rows of {config.ood_path} are unlabelled: accuracy, the accuracy gap "
-                        "and accuracy-on-the-line are not measured on them; agreement-on-the-line "
-                        "estimates each model's OOD accuracy instead")
+        notes.append(f"the OOD rows of {config.ood_path} are unlabelled: accuracy, the accuracy gap "
+                     "and accuracy-on-the-line are not measured on them; agreement-on-the-line "
+                     "estimates each model's OOD accuracy instead")
     named = {"id_train": splits.id_train, ID_TEST: splits.id_test, **splits.ood}
     used = np.unique(np.concatenate(list(named.values())))
     return _Rows(frame=frame.iloc[used].reset_index(drop=True), codes=codes[used],
                  splits={name: np.searchsorted(used, part) for name, part in named.items()},
-                 shift=splits.shift, sampled=sampled, unlabelled=unlabelled, warnings=tuple(warnings))
+                 shift=splits.shift, sampled=sampled, unlabelled=unlabelled, warnings=tuple(notes))
 
 
 def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: ContentStore | None,
@@ -262,15 +291,55 @@ def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: Conten
                        progress=lambda done, total: notify("embed", done, total))
 
 
-def _fit(features: dict[str, np.ndarray], rows: _Rows, n_classes: int, config: AuditConfig,
-         store: ContentStore | None, notify: Progress) -> GridRun:
+def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: _Rows, n_classes: int,
+         config: AuditConfig, fits: FitCache | None, notify: Progress) -> GridRun:
     """The matched grid: every sampled configuration on both representations."""
-    train, tests = rows.splits["id_train"], rows.tests
-    fits = FitCache(store, features, rows.codes, train, tests, config.seed) if store is not None else None
-    return run_grid(sample_configs(config.families, config.n_configs, config.seed), features, rows.codes,
-                    train, tests, n_classes=n_classes, collapse_threshold=config.collapse_threshold,
-                    seed=config.seed, unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
+    return run_grid(configs, features, rows.codes, rows.splits["id_train"], rows.tests, n_classes=n_classes,
+                    collapse_threshold=config.collapse_threshold, seed=config.seed,
+                    unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
                     progress=lambda done, total: notify("fit", done, total))
+
+
+def _leakage(frame: pd.DataFrame, codes: np.ndarray, splits: Splits, loaded: _Loaded,
+             config: AuditConfig) -> list[str]:
+    """Feature columns that give the target away: report warnings, or the error with ``--strict``.
+
+    Checked after the split (a leak must hold on ID-test too) and before the embedder loads.
+    """
+    target = loaded.target.name
+    found = [leak.describe(target) for leak in find_leaks(frame, loaded.serializer.columns, codes,
+                                                          loaded.target.classes, splits.id_train, splits.id_test)]
+    if found and config.strict:
+        raise TecurateError(f"{'; '.join(found)} (--strict): leave it out with --drop-cols")
+    return [f"target leakage: {leak}; every model can read the label off it, so the verdict says little "
+            "about the embedding: leave it out with --drop-cols" for leak in found]
+
+
+def _grid_warnings(configs: list[ModelConfig], config: AuditConfig) -> list[str]:
+    """One warning for the families whose whole grid is smaller than ``--n-configs``."""
+    fitted = _fitted_per_family(configs)
+    small = [f"{family} ({n})" for family, n in fitted.items() if n < config.n_configs]
+    if not small:
+        return []
+    return [f"--n-configs {config.n_configs} is more than the grid of {', '.join(small)} holds: every "
+            "configuration of it is fitted, no more"]
+
+
+def _fitted_per_family(configs: list[ModelConfig]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for model in configs:
+        counts[model.family] = counts.get(model.family, 0) + 1
+    return counts
+
+
+def _cache_warnings(store: ContentStore | None, info: EmbeddingInfo, fits: FitCache | None) -> list[str]:
+    """A cache folder that refused writes: the audit is right, but the next one redoes the work."""
+    lost = [*(["new embeddings"] if not info.cache_write_ok else []),
+            *([f"{fits.n_unwritten} model fits"] if fits is not None and fits.n_unwritten else [])]
+    if store is None or not lost:
+        return []
+    return [f"cannot write to the cache folder {store.root}: {' and '.join(lost)} were not cached, so the "
+            "next audit computes them again"]
 
 
 def _class_shares(rows: _Rows, n_classes: int, *, include_train: bool = False) -> dict[str, np.ndarray]:
@@ -281,7 +350,7 @@ def _class_shares(rows: _Rows, n_classes: int, *, include_train: bool = False) -
 
 
 def _report(config: AuditConfig, loaded: _Loaded, rows: _Rows, embedded: _Embedded, run: GridRun,
-            analysis: Analysis, timings: dict[str, float]) -> AuditReport:
+            fitted: dict[str, int], analysis: Analysis, timings: dict[str, float]) -> AuditReport:
     table, target = loaded.table, loaded.target
     shares = _class_shares(rows, len(target.classes), include_train=True)
     return AuditReport(
@@ -301,6 +370,7 @@ def _report(config: AuditConfig, loaded: _Loaded, rows: _Rows, embedded: _Embedd
                        "example": embedded.texts[0] if embedded.texts else ""},
         embedding=embedded.info,
         models=run.models,
+        grid={"n_configs": fitted},
         summary=analysis.summary,
         aotl=analysis.aotl,
         agreement=analysis.agreement,
@@ -315,11 +385,15 @@ def _with_ood_file(table: LoadedTable, config: AuditConfig) -> tuple[pd.DataFram
 
     The OOD rows are unlabelled (third value False) when the file has no target column or
     ``--ood-unlabeled`` says to ignore it; their target cells are then emptied. Columns the
-    audit drops need not be in the OOD file.
+    audit drops need not be in the OOD file. A copy of the main file is an error, not a warning:
+    its "OOD" rows would be the ID rows, ID-train among them, and every OOD figure an ID figure.
     """
     if not config.ood_path:
         return table.frame, None, True
     other = read_table(config.ood_path, input_format=config.input_format, encoding=config.encoding)
+    if other.sha256 == table.sha256:
+        raise TecurateError(f"--ood {config.ood_path} is DATA {table.path} itself or a copy of it (same content): "
+                            "the OOD rows would be the ID rows; give a file of other rows")
     labelled = config.target in other.frame.columns and not config.ood_unlabeled
     optional = set(config.drop_cols) | (set() if labelled else {config.target})
     missing = [c for c in table.frame.columns if c not in other.frame.columns and c not in optional]

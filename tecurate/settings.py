@@ -73,17 +73,21 @@ class Setting:
             return "off" if self.default is False else "on"
         return "" if self.default is None else f"{self.default:g}" if self.kind == "float" else str(self.default)
 
-    def check(self, value: Any) -> None:
-        """Raise the one-line user error for a value this knob cannot take."""
+    def check(self, value: Any, label: str | None = None) -> None:
+        """Raise the one-line user error for a value this knob cannot take.
+
+        ``label`` names the knob in the message (a config file's key); default: the flag.
+        """
+        name = label or self.cli_flag
         if value is None:
-            require(self.optional, f"{self.cli_flag} must be given")
+            require(self.optional, f"{name} must be given")
             return
-        require(self._has_kind(value), f"{self.cli_flag} must be {_KIND_WORDS[self.kind]}, got {value!r}")
+        require(self._has_kind(value), f"{name} must be {_KIND_WORDS[self.kind]}, got {value!r}")
         allowed = self.allowed()
         if allowed is not None:
-            self._check_choices(value, allowed)
+            self._check_choices(value, allowed, name)
         if self.low is not None or self.high is not None:
-            require(self._in_bounds(value), f"{self.cli_flag} must be {self.bounds_text()}")
+            require(self._in_bounds(value), f"{name} must be {self.bounds_text()}")
 
     def _has_kind(self, value: Any) -> bool:
         if self.kind == "list":
@@ -92,14 +96,14 @@ class Setting:
             return isinstance(value, (int, float)) and not isinstance(value, bool)
         return isinstance(value, KINDS[self.kind]) and (self.kind == "bool" or not isinstance(value, bool))
 
-    def _check_choices(self, value: Any, allowed: tuple[str, ...]) -> None:
+    def _check_choices(self, value: Any, allowed: tuple[str, ...], name: str) -> None:
         if self.kind != "list":
-            require(value in allowed, f"{self.cli_flag} must be {_or_list(allowed)}")
+            require(value in allowed, f"{name} must be {_or_list(allowed)}")
             return
-        require(bool(value), f"{self.cli_flag} must name at least one {self.item}")
+        require(bool(value), f"{name} must name at least one {self.item}")
         unknown = [v for v in value if v not in allowed]
         require(not unknown, f"unknown {self.item} {', '.join(unknown)}; choose from {', '.join(allowed)}")
-        require(len(set(value)) == len(value), f"{self.cli_flag} lists a {self.item} twice")
+        require(len(set(value)) == len(value), f"{name} lists a {self.item} twice")
 
     def _in_bounds(self, value: float) -> bool:
         above = self.low is None or (value > self.low if self.open_low else value >= self.low)
@@ -108,13 +112,19 @@ class Setting:
 
     def bounds_text(self) -> str:
         """"at least 1", "between 0 and 1", "in (0.5, 1]": how the README and errors state bounds."""
+        low, high = _number(self.low), _number(self.high)
         if self.high is None:
-            return f"{'above' if self.open_low else 'at least'} {self.low:g}"
+            return f"{'above' if self.open_low else 'at least'} {low}"
         if self.low is None:
-            return f"{'below' if self.open_high else 'at most'} {self.high:g}"
+            return f"{'below' if self.open_high else 'at most'} {high}"
         if not (self.open_low or self.open_high):
-            return f"between {self.low:g} and {self.high:g}"
-        return f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}{')' if self.open_high else ']'}"
+            return f"between {low} and {high}"
+        return f"in {'(' if self.open_low else '['}{low}, {high}{')' if self.open_high else ']'}"
+
+
+def _number(value: float | None) -> str:
+    """A bound as people write it: every digit of an integer (4294967295, not 4.29497e+09)."""
+    return "" if value is None else str(value) if isinstance(value, int) else f"{value:g}"
 
 
 _KIND_WORDS = {"str": "a text", "int": "a whole number", "float": "a number", "bool": "true or false",

@@ -10,21 +10,26 @@ from tecurate.grid._family import Family
 from tecurate.grid._features import encode_raw
 from tecurate.grid._fitcache import FitCache, array_digest
 from tecurate.grid._fitting import (
+    MAX_SEED,
     ModelConfig,
     prediction_metrics,
     run_grid,
     sample_configs,
     validation_split,
 )
+from tecurate.grid._leakage import Leak, find_leaks
 
 __all__ = [
     "FAMILIES",
     "Family",
     "FitCache",
+    "Leak",
+    "MAX_SEED",
     "ModelConfig",
     "array_digest",
     "default_families",
     "encode_raw",
+    "find_leaks",
     "prediction_metrics",
     "run_grid",
     "sample_configs",

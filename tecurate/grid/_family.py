@@ -7,6 +7,7 @@ and the fit cache's key all read the spec.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,11 @@ class Family:
     """Whether an audit fits it unless ``--families`` says otherwise."""
     packages: tuple[str, ...] = ()
     """Installed packages whose upgrade could change its predictions: their versions key the fit cache."""
+
+    @property
+    def size(self) -> int:
+        """How many distinct configurations the grid holds: no audit can fit more of them."""
+        return math.prod(len(values) for values in self.grid.values())
 
     def estimator(self, params: Mapping[str, Any], seed: int) -> ClassifierMixin:
         """The estimator of one sampled configuration: the fixed settings, then ``params``."""

@@ -82,6 +82,8 @@ class FitCache:
         self._identity = {rep: _digest({**shared, "representation": rep, "X": array_digest(X)})
                           for rep, X in features.items()}
         self._families: dict[str, str] = {}
+        self.n_unwritten = 0
+        """Fits :meth:`store` could not write (a read-only or full cache folder): the audit warns."""
 
     def load(self, config: ModelConfig, representation: str) -> tuple[dict[str, np.ndarray], float] | None:
         """The cached predictions per test split and the original fit time, or None on a miss."""
@@ -106,8 +108,10 @@ class FitCache:
         flat = np.concatenate([np.asarray(predictions[name], dtype=np.int8) for name in self._sizes])
         buffer = io.BytesIO()
         np.savez(buffer, predictions=flat, seconds=np.float64(seconds))
-        return self._store.store_file(self._identity[representation], self._entry(config), _SUFFIX,
-                                      buffer.getvalue())
+        written = self._store.store_file(self._identity[representation], self._entry(config), _SUFFIX,
+                                         buffer.getvalue())
+        self.n_unwritten += not written
+        return written
 
     def _entry(self, config: ModelConfig) -> str:
         """File-name prefix of one configuration: its family's spec and its parameters, hashed.

@@ -51,11 +51,19 @@ class ModelConfig:
     params: dict[str, Any]
 
 
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy and scikit-learn accept; the settings table bounds ``--seed`` by it."""
+
+
 def sample_configs(families: Sequence[str], n_configs: int, seed: int) -> list[ModelConfig]:
-    """``n_configs`` distinct configurations per family, reproducible from ``seed``."""
+    """``n_configs`` distinct configurations per family, reproducible from ``seed``; every
+    configuration of a family whose grid is smaller (:attr:`Family.size`)."""
     configs = []
     for offset, family in enumerate(families):
-        sampler = ParameterSampler(dict(FAMILIES[family].grid), n_iter=n_configs, random_state=seed + offset)
+        spec = FAMILIES[family]
+        # Capped here, so scikit-learn draws the same configurations without warning about it.
+        sampler = ParameterSampler(dict(spec.grid), n_iter=min(n_configs, spec.size),
+                                   random_state=(seed + offset) % (MAX_SEED + 1))
         for i, params in enumerate(sampler):
             ordered = {k: params[k] for k in sorted(params)}
             configs.append(ModelConfig(family, f"{family}-{i:02d}", ordered))
@@ -101,8 +109,7 @@ def fit_predict(
         else:
             estimator.set_params(**family.without_validation)
     start = time.perf_counter()
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with threadpool_limits(limits=1):
         estimator.fit(X[train[fit_rows]], local[fit_rows], **fit_kwargs)
         predictions = {name: present[np.asarray(estimator.predict(X[rows])).astype(int)].astype(np.int8)
                        for name, rows in tests.items()}
@@ -170,7 +177,13 @@ def run_grid(
     tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
     outcomes = _look_up(tasks, cache)
     fit = partial(_fit_task, features=features, y=y, train=train, tests=tests, seed=seed)
-    _fit_missing(tasks, outcomes, fit, n_jobs, cache, progress or (lambda done, total: None))
+    # The grid's edges are meant to underfit (max_iter 50, C 1e-5): their ConvergenceWarnings are
+    # expected, not news. Warning filters are process-wide, so they are set once here, around
+    # every thread; set inside each fitting thread they raced, let warnings through and left
+    # "ignore all" installed in the caller's process.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _fit_missing(tasks, outcomes, fit, n_jobs, cache, progress or (lambda done, total: None))
     return _score_all(tasks, outcomes, y, tests, n_classes=n_classes,
                       collapse_threshold=collapse_threshold, unlabelled=unlabelled)
 

@@ -24,7 +24,7 @@ from tecurate.status import exit_code
 SCHEMA_VERSION = "1.0"
 
 _ORDER = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
-          "serialization", "embedding", "models", "summary", "aotl", "agreement", "verdict", "stability",
+          "serialization", "embedding", "models", "grid", "summary", "aotl", "agreement", "verdict", "stability",
           "timings", "warnings")
 """The top-level keys of a report, in the order the JSON file lists them."""
 
@@ -49,6 +49,9 @@ class AuditReport:
     warnings: list[str]
     agreement: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     """Agreement-on-the-line estimates of OOD accuracy (tecurate.analysis._agreement)."""
+    grid: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """The model grid as fitted: ``n_configs`` per family (fewer than ``--n-configs`` where a
+    family's grid holds fewer configurations)."""
     stability: Any = None
     """Spread of the headline figures over ``--repeats`` seeds (tecurate.analysis._stability);
     None for one seed."""
