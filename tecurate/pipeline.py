@@ -128,18 +128,19 @@ def audit(
     ``embedder`` replaces the sentence-transformers model named in ``config`` (tests use
     a small fake one; everything else about the run is unchanged). With ``config.repeats``
     K > 1 the audit runs with seeds seed … seed+K−1 and the report is the median seed's, with
-    the spread over seeds and a stability gate (:mod:`tecurate.analysis._stability`). A table read from
-    stdin can be read once only, so it cannot be repeated.
+    the spread over seeds and a stability gate (:mod:`tecurate.analysis._stability`). The table is
+    read once and every repeat reuses it, so stdin and pipes (``<(…)``), which can be read only
+    once, repeat too.
     """
     notify: Progress = progress or (lambda stage, done, total: None)
     model = _LazyEmbedder(config, embedder)
-    if config.repeats == 1:
-        return _audit_once(path, config, model, notify)
-    if path == "-":
-        raise TecurateError("--repeats needs a file: stdin can be read only once")
-    reports = [_audit_once(path, replace(config, seed=config.seed + k), model, notify)
+    clock = _Clock()
+    with clock.stage("load"):
+        loaded = _load(path, config)
+    reports = [_audit_once(loaded, replace(config, seed=config.seed + k), model, notify,
+                           clock if k == 0 else _Clock())
                for k in range(config.repeats)]
-    return assess_stability(reports, config)
+    return reports[0] if config.repeats == 1 else assess_stability(reports, config)
 
 
 @_no_library_warnings
@@ -212,12 +213,10 @@ class _Embedded:
     info: EmbeddingInfo
 
 
-def _audit_once(path: str, config: AuditConfig, embedder: _LazyEmbedder, notify: Progress) -> AuditReport:
-    """One audit with one seed: each stage's output is the next one's input."""
-    clock = _Clock()
+def _audit_once(loaded: _Loaded, config: AuditConfig, embedder: _LazyEmbedder, notify: Progress,
+                clock: _Clock) -> AuditReport:
+    """One audit with one seed of the loaded table: each stage's output is the next one's input."""
     store = _embedding_cache(config)
-    with clock.stage("load"):
-        loaded = _load(path, config)
     with clock.stage("split"):
         rows = _choose_rows(loaded, config)
         configs = sample_configs(config.families, config.n_configs, config.seed)

@@ -21,9 +21,10 @@ def write(tmp_path, name, data: bytes):
 def test_data_public_api_is_pinned():
     """The data stage's contract: exactly these names, each importable."""
     assert set(tecurate.data.__all__) == {
-        "BUILTIN_TEMPLATES", "ID_TEST", "INPUT_FORMATS", "MAX_CLASSES", "LoadedTable", "OodSplit",
-        "Serializer", "ShiftInfo", "Splits", "Target", "check_column", "feature_columns", "format_value",
-        "id_keys", "make_serializer", "prepare_target", "read_table", "row_keys", "split_by_column", "split_by_mask",
+        "BUILTIN_TEMPLATES", "ColumnKind", "ID_TEST", "INPUT_FORMATS", "MAX_CLASSES", "LoadedTable", "OodSplit",
+        "Serializer", "ShiftInfo", "Splits", "Target", "check_column", "check_columns", "column_kind",
+        "feature_columns", "format_value", "id_keys", "make_serializer", "prepare_target", "read_table",
+        "row_keys", "split_by_column", "split_by_mask",
         "split_synthetic", "stratified_sample",
     }
     assert all(hasattr(tecurate.data, name) for name in tecurate.data.__all__)
@@ -194,3 +195,70 @@ def test_stdin_jsonl_and_empty():
 
 def test_formats_constant():
     assert INPUT_FORMATS == ("csv", "parquet", "jsonl")
+
+
+@pytest.mark.parametrize(
+    ("codec", "advice"),
+    [("utf-16", "utf-16"), ("utf-16-le", "utf-16-le"), ("utf-16-be", "utf-16-be"), ("utf-32", "utf-32")],
+)
+@pytest.mark.parametrize("given", ["utf-8", "latin-1"])
+def test_wide_unicode_gets_advice_that_works(tmp_path, codec, advice, given):
+    """latin-1, the old advice, "decoded" UTF-16 into a NUL between every letter."""
+    text = "name,label\ncafé,a\nthé,b\n" * 20
+    path = write(tmp_path, "wide.csv", text.encode(codec))
+    with pytest.raises(TecurateError, match=f"looks like {advice.upper()} text, not {given}; "
+                                            f"pass --encoding {advice}$") as err:
+        read_table(path, encoding=given)
+    assert "\x00" not in str(err.value)
+    table = read_table(path, encoding=advice)
+    assert list(table.frame.columns) == ["name", "label"]
+    assert table.frame["name"].tolist()[:2] == ["café", "thé"]
+
+
+def test_utf16_csv_audits_with_the_advised_encoding(tmp_path, fake_embedder):
+    from conftest import make_frame
+    from typer.testing import CliRunner
+
+    from tecurate.cli import app
+
+    path = tmp_path / "excel.csv"
+    make_frame().to_csv(path, index=False, encoding="utf-16")
+    args = ["audit", str(path), "--target", "label", "--shift-col", "region", "--min-domain-rows", "100",
+            "--no-cache", "--n-jobs", "1", "--families", "logreg", "--n-configs", "2", "--quiet"]
+    first = CliRunner().invoke(app, [*args, "--encoding", "latin-1"])
+    assert first.exit_code == 2 and "pass --encoding utf-16" in first.stderr
+    assert CliRunner().invoke(app, [*args, "--encoding", "utf-16"]).exit_code in (0, 1)
+
+
+def test_a_pipe_is_read_once_for_every_repeat(tmp_path, fake_embedder):
+    """`<(cat t.csv)` with --repeats: the second seed read the drained pipe and found it empty."""
+    import json
+    import os
+    import threading
+
+    from conftest import make_frame
+    from typer.testing import CliRunner
+
+    from tecurate.cli import app
+
+    data = make_frame().to_csv(index=False).encode()
+    read_end, write_end = os.pipe()  # what bash's <(...) hands over: /dev/fd/N, a pipe
+
+    def feed() -> None:
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        result = CliRunner().invoke(app, [
+            "audit", f"/dev/fd/{read_end}", "--input-format", "csv", "--target", "label", "--shift-col",
+            "region", "--min-domain-rows", "100", "--no-cache", "--n-jobs", "1", "--families", "logreg",
+            "--n-configs", "2", "--repeats", "2", "--format", "json", "--quiet"])
+    finally:
+        writer.join(timeout=10)
+        os.close(read_end)
+    assert result.exit_code in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    assert report["stability"]["seeds"] == [0, 1]
+    assert report["input"]["sha256"] == hashlib.sha256(data).hexdigest()

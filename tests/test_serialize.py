@@ -106,6 +106,44 @@ def test_template_cannot_name_the_target():
         make_serializer("{age} {income}", features)
 
 
+def test_template_escapes_braces_in_a_column_name():
+    """The error listed 'a{b}' as usable, but no field could name it."""
+    df = pd.DataFrame({"a{b}": [1], "c\\d": ["x"], " pad ": [2], "e}": [3]})
+    columns = list(df.columns)
+    with pytest.raises(TecurateError, match=r"use one of: a\\\{b\\\}, c\\\\d,  pad , e\\\}$") as err:
+        make_serializer("{a}", columns)
+    assert "\n" not in str(err.value)
+    with pytest.raises(TecurateError, match=r"unmatched '\{' .* \\\{ or \\\} for one in a column name"):
+        make_serializer("{a{b}}", columns)
+    texts = make_serializer(r"{a\{b\}} {c\\d} {c\d} [{ pad }] [{pad}] {e\}} {{lit}}", columns).serialize(df)
+    assert texts == ["1 x x [2] [2] 3 {lit}"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (np.array([1, 2]), "[1, 2]"),
+        (np.array([0.1 + 0.2, np.nan]), "[0.3, null]"),
+        ([np.array(["a", "b"]), []], '[["a", "b"], []]'),
+        ({"b": 1, "a": [True, None]}, '{"a": [true, null], "b": 1}'),
+        ([" padded ", "", "q\"uote"], '[" padded ", "", "q\\"uote"]'),
+        ([float("inf"), pd.Timestamp("2020-01-05")], '["inf", "2020-01-05"]'),
+        ({3, 1, 2}, "[1, 2, 3]"),
+        (b"caf\xc3\xa9", "café"),
+    ],
+)
+def test_nested_and_binary_values(value, text):
+    assert format_value(value) == text
+
+
+def test_non_utf8_bytes_have_no_text():
+    with pytest.raises(TecurateError, match="not UTF-8"):
+        format_value(b"\xff")
+    df = pd.DataFrame({"blob": pd.Series([b"ok", b"\xff"], dtype=object)})
+    with pytest.raises(TecurateError, match="column 'blob' holds binary data .* --drop-cols 'blob'"):
+        make_serializer("kv", ["blob"]).serialize(df)
+
+
 def test_serializer_errors(adult):
     with pytest.raises(TecurateError, match="no feature columns"):
         make_serializer("kv", [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import jsonschema
@@ -91,8 +92,11 @@ def test_repeats_run_every_seed_and_report_spreads(one_report):
     jsonschema.validate(report.to_dict(), schema())
 
 
-def test_repeats_need_a_file_not_stdin():
-    with pytest.raises(TecurateError, match="stdin"):
-        audit("-", AuditConfig(target="label", repeats=2), embedder=NumbersEmbedder())
+def test_repeats_read_stdin_once(one_report, monkeypatch):
+    """stdin can be read only once; every seed reuses the table read then."""
+    path, config, _ = one_report
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+    report = audit("-", replace(config, repeats=2), embedder=NumbersEmbedder())
+    assert report.stability.seeds == (0, 1) and report.input["n_rows"] == 600
     with pytest.raises(TecurateError, match="--repeats"):
         AuditConfig(target="label", repeats=0)

@@ -134,3 +134,21 @@ def test_feature_columns_errors():
         feature_columns(df, "y", shift_col="y")
     with pytest.raises(TecurateError, match="no feature columns left"):
         feature_columns(df, "y", shift_col="g", drop=["a"])
+
+
+def test_unhashable_and_mixed_targets_are_labelled_by_their_text():
+    """A list-valued target crashed factorize; 1 and True were merged into one class."""
+    lists = pd.DataFrame({"y": pd.Series([[1], [2], [1], None], dtype=object), "x": range(4)})
+    kept, target = prepare_target(lists, "y")
+    assert target.classes == ("[1]", "[2]") and target.codes.tolist() == [0, 1, 0]
+    assert target.n_dropped_missing == 1 and len(kept) == 3
+    mixed = pd.DataFrame({"y": pd.Series([True, 1, 1.0, "  "], dtype=object), "x": range(4)})
+    _, target = prepare_target(mixed, "y")
+    assert target.classes == ("1", "true") and target.codes.tolist() == [1, 0, 0]
+
+
+def test_blank_categorical_level_is_a_missing_target():
+    df = pd.DataFrame({"y": pd.Categorical(["a", "", "b", "a"]), "x": range(4)})
+    kept, target = prepare_target(df, "y")
+    assert target.classes == ("a", "b") and target.n_dropped_missing == 1
+    assert kept["x"].tolist() == [0, 2, 3]

@@ -4,6 +4,7 @@ Nothing here knows about embeddings or models; every function raises :class:`Tec
 for input a user can fix, before any expensive stage runs.
 """
 
+from tecurate.data._columns import ColumnKind, check_columns, column_kind
 from tecurate.data._load import INPUT_FORMATS, LoadedTable, read_table
 from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
 from tecurate.data._split import (
@@ -22,6 +23,7 @@ from tecurate.data._validate import MAX_CLASSES, Target, check_column, feature_c
 
 __all__ = [
     "BUILTIN_TEMPLATES",
+    "ColumnKind",
     "ID_TEST",
     "INPUT_FORMATS",
     "MAX_CLASSES",
@@ -32,6 +34,8 @@ __all__ = [
     "Splits",
     "Target",
     "check_column",
+    "check_columns",
+    "column_kind",
     "feature_columns",
     "format_value",
     "id_keys",

@@ -2,7 +2,11 @@
 
 The file's bytes are read a single time: the same bytes are hashed for the report (so a reader
 can tell which exact file was audited) and parsed from memory (so stdin works like a file and
-the input is never touched).
+the input is never touched). That also makes a pipe (`<(...)`) as good as a file: the pipeline
+loads once and every `--repeats` seed reuses the table.
+
+Object columns holding lists, dicts, arrays, bytes or mixed types become their text here
+(:func:`tecurate.data._columns.plain_columns`), so later stages see plain values.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from tecurate.data._columns import plain_columns
 from tecurate.errors import TecurateError
 
 INPUT_FORMATS = ("csv", "parquet", "jsonl")
@@ -33,6 +38,12 @@ _EXTENSIONS = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
+_BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,7 @@ def read_table(
         text = _decode(payload, encoding, label)
         frame = _parse_csv(text, label) if fmt == "csv" else _parse_jsonl(text, label)
     _check_frame(frame, label)
+    frame = plain_columns(frame)
     return LoadedTable(
         frame=frame,
         path=path,
@@ -149,16 +161,44 @@ def _maybe_gunzip(data: bytes, label: str) -> bytes:
         ) from None
 
 
+def _wide_encoding(data: bytes) -> str | None:
+    """"utf-16"/"utf-32" (or "utf-16-le"/"-be" without a BOM) when `data` looks like it, else None.
+
+    Such text decodes "successfully" as latin-1 into a NUL between every letter, so it must be
+    recognised from the bytes: by its byte-order mark, or by NULs in every other byte (ASCII
+    letters in UTF-16), at least a quarter of the first 4 KiB.
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    sample = data[:4096]
+    nuls = sample.count(0)
+    if nuls < max(2, len(sample) // 4):
+        return None
+    odd = sample[1::2].count(0)
+    if odd >= 0.9 * nuls:
+        return "utf-16-le"
+    return "utf-16-be" if nuls - odd >= 0.9 * nuls else None
+
+
 def _decode(data: bytes, encoding: str, label: str) -> str:
-    # utf-8-sig accepts a leading BOM (common from Excel exports) and is otherwise plain utf-8.
-    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError as exc:
+    name = codecs.lookup(encoding).name
+    wide = _wide_encoding(data)
+    if wide is not None and not name.startswith(("utf-16", "utf-32")):
         raise TecurateError(
-            f"input {label} is not valid {encoding} (byte {exc.start}); "
-            "re-save it as UTF-8 or pass --encoding (e.g. --encoding latin-1)"
+            f"input {label} looks like {wide.upper()} text, not {encoding}; pass --encoding {wide}"
+        )
+    # utf-8-sig accepts a leading BOM (common from Excel exports) and is otherwise plain utf-8.
+    codec = "utf-8-sig" if name == "utf-8" else encoding
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        advice = f"--encoding {wide}" if wide is not None else "--encoding (e.g. --encoding latin-1)"
+        raise TecurateError(
+            f"input {label} is not valid {encoding} (byte {exc.start}); re-save it as UTF-8 or pass {advice}"
         ) from None
+    # A codec that names its byte order (utf-16-le) keeps the byte-order mark as a character.
+    return text.removeprefix("\ufeff")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -207,6 +247,8 @@ def _parse_jsonl(text: str, label: str) -> pd.DataFrame:
             raise TecurateError(
                 f"cannot parse JSONL {label}: line {number} is not valid JSON ({exc.msg})"
             ) from None
+        except RecursionError:
+            raise TecurateError(f"cannot parse JSONL {label}: line {number} is nested too deeply") from None
         if not isinstance(record, dict):
             raise TecurateError(
                 f"cannot parse JSONL {label}: line {number} is a JSON {type(record).__name__}, "

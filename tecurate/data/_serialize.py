@@ -13,15 +13,29 @@ Value formatting (`format_value`):
   notation for 1e-4 <= |x| < 1e16 ("0.1 + 0.2" -> "0.3", 265.1 -> "265.1"), "%.6g" outside it;
 - bools -> "true" / "false" (lower case, as in JSON, so every template reads the same);
 - strings -> stripped of surrounding whitespace, otherwise verbatim;
-- dates -> ISO 8601 ("2020-01-05", or "2020-01-05 13:45:00" when there is a time of day);
+- dates -> ISO 8601 ("2020-01-05", or "2020-01-05 13:45:00" when there is a time of day; a
+  tz-aware time keeps its offset, "2020-01-05 13:45:00+01:00");
+- bytes -> their UTF-8 text; bytes that are not UTF-8 are binary data, which no text can stand
+  for, so a column holding them is rejected (exit 2, naming it; `--drop-cols` it);
+- lists, tuples, numpy arrays (Parquet list columns), dicts (Parquet structs, JSON objects) ->
+  compact JSON-like text: '[1, "a", null]', '{"k": 0.3}', with the number rules above inside,
+  strings JSON-quoted verbatim, dict keys sorted (equal dicts read the same whatever their key
+  order); sets sorted too;
+- anything else (decimals, timedeltas, periods, intervals, times) -> `str(value)`, stripped;
 - numpy scalars format exactly like the Python ones.
+
+Every cell's text depends on that cell alone, never on row order: string and typed columns are
+formatted once per distinct value; object columns holding anything else (mixed types, where
+`1 == True == 1.0` would make distinct cells look equal) are formatted cell by cell.
 """
 
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -37,7 +51,8 @@ BUILTIN_TEMPLATES = ("sentence", "kv", "json")
 _POSITIONAL_MIN = 1e-4
 _POSITIONAL_MAX = 1e16
 _SIGNIFICANT_DIGITS = 6
-_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_TOKEN = re.compile(r"\{\{|\}\}|\{((?:\\[{}\\]|[^{}])*)\}|[{}]")
+_FIELD_ESCAPE = re.compile(r"\\([{}\\])")
 
 
 def format_value(value: object) -> str | None:
@@ -52,8 +67,10 @@ def format_value(value: object) -> str | None:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return _format_floats(np.array([value], dtype=np.float64))[0]
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return format_value(_decode_bytes(value))
+    if isinstance(value, _CONTAINERS):
+        return _nested_text(value)
     if pd.api.types.is_scalar(value) and pd.isna(value):
         return None
     if isinstance(value, np.datetime64):
@@ -65,6 +82,38 @@ def format_value(value: object) -> str | None:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value).strip() or None
+
+
+_CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
+_BARE = (bool, np.bool_, int, np.integer, float, np.floating)
+
+
+def _decode_bytes(value: bytes | bytearray | memoryview) -> str:
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        raise TecurateError("binary data that is not UTF-8 text") from None
+
+
+def _nested_text(value: object) -> str:
+    """JSON-like text of a value inside a container: numbers and bools bare, strings quoted."""
+    if isinstance(value, np.ndarray):
+        value = list(value)
+    if isinstance(value, dict):
+        pairs = sorted((json.dumps(str(k), ensure_ascii=False), _nested_text(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_nested_text(v) for v in value]
+        return "[" + ", ".join(sorted(items) if isinstance(value, (set, frozenset)) else items) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    text = format_value(value)
+    if text is None:
+        return "null"
+    finite = isinstance(value, _BARE) and text not in ("inf", "-inf")
+    if finite or isinstance(value, decimal.Decimal) and value.is_finite():
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _format_floats(values: np.ndarray) -> np.ndarray:
@@ -94,12 +143,25 @@ def _format_floats(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _encode_column(column: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+def column_texts(column: pd.Series) -> tuple[np.ndarray, list[str | None]]:
     """Distinct texts of a column and each row's index into them (-1 where missing).
 
     Formatting and decorating per distinct value, not per cell, is what keeps serialization fast.
+    Object columns of anything but strings are formatted per cell first: their values may be
+    unhashable (lists) or equal across types (`1 == True`). Raises `TecurateError` naming a
+    column that has no text (non-UTF-8 bytes, nesting deeper than Python can follow).
     """
     dtype = column.dtype
+    if dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+        try:
+            cells = [format_value(v) for v in column.tolist()]
+        except (TecurateError, RecursionError) as exc:
+            problem = "nested too deeply" if isinstance(exc, RecursionError) else f"holds {exc}"
+            raise TecurateError(
+                f"column '{column.name}' {problem}; drop it with --drop-cols '{column.name}'"
+            ) from None
+        codes, uniques = pd.factorize(np.array(cells, dtype=object))
+        return codes, uniques.tolist()
     codes, uniques = pd.factorize(column)
     if pd.api.types.is_bool_dtype(dtype):
         texts = ["true" if flag else "false" for flag in np.asarray(uniques, dtype=bool).tolist()]
@@ -109,6 +171,9 @@ def _encode_column(column: pd.Series) -> tuple[np.ndarray, list[str | None]]:
         texts = _format_floats(np.asarray(uniques, dtype=np.float64)).tolist()
     else:
         texts = [format_value(u) for u in uniques]
+        blank = [i for i, text in enumerate(texts) if text is None]
+        if blank:
+            codes = np.where(np.isin(codes, blank), -1, codes)
     return codes, texts
 
 
@@ -135,8 +200,15 @@ def _pieces(
 
 
 def _parse_template(template: str, columns: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
-    """Split a custom template into (is_field, text) segments; literal `{{`/`}}` are braces."""
+    """Split a custom template into (is_field, text) segments; literal `{{`/`}}` are braces.
+
+    Inside a field, `\\{`, `\\}` and `\\\\` stand for a brace or backslash of the column's name
+    (`{a\\{b\\}}` is column "a{b}"); a name is matched as written, else ignoring surrounding
+    whitespace on either side (`{pad}` is column " pad " when no other name strips to "pad").
+    """
     allowed = {str(c): c for c in columns}
+    clashes = Counter(name.strip() for name in allowed)
+    stripped = {name.strip(): name for name in allowed if clashes[name.strip()] == 1}
     segments: list[tuple[bool, str]] = []
     literal: list[str] = []
     position = 0
@@ -150,13 +222,15 @@ def _parse_template(template: str, columns: tuple[str, ...]) -> tuple[tuple[bool
         if token in ("{", "}"):
             raise TecurateError(
                 f"template has an unmatched '{token}' at position {match.start()}; "
-                "write {{ or }} for a literal brace"
+                "write {{ or }} for a literal brace, \\{ or \\} for one in a column name"
             )
-        name = match.group(1).strip()
+        name = _FIELD_ESCAPE.sub(r"\1", match.group(1))
+        if name not in allowed:
+            name = stripped.get(name.strip(), name.strip())
         if name not in allowed:
             raise TecurateError(
-                f"template field '{{{name}}}' is not a feature column; use one of: "
-                f"{_short_list(list(allowed))}"
+                f"template field '{{{_field_name(name)}}}' is not a feature column; use one of: "
+                f"{_short_list([_field_name(n) for n in allowed])}"
             )
         segments.append((False, "".join(literal)))
         literal = []
@@ -169,6 +243,11 @@ def _parse_template(template: str, columns: tuple[str, ...]) -> tuple[tuple[bool
             f"{', '.join(BUILTIN_TEMPLATES)} or a template such as 'age: {{age}}'"
         )
     return tuple((is_field, text) for is_field, text in segments if is_field or text)
+
+
+def _field_name(name: str) -> str:
+    """How `name` is written inside a template field: braces and backslashes escaped."""
+    return re.sub(r"([{}\\])", r"\\\1", name)
 
 
 def _short_list(names: Sequence[object], limit: int = 20) -> str:
@@ -211,7 +290,7 @@ class Serializer:
             return self._serialize_custom(df)
         # Each present cell becomes "<prefix><value><separator>", a missing one ""; rows are
         # then plain concatenations with the last separator cut off.
-        encoded = {c: _encode_column(df[c]) for c in self.columns}
+        encoded = {c: column_texts(df[c]) for c in self.columns}
         if self.template == "json":
             pieces = [
                 _pieces(
@@ -233,7 +312,7 @@ class Serializer:
     def _serialize_custom(self, df: pd.DataFrame) -> list[str]:
         by_name = {str(c): c for c in self.columns}
         pieces = [
-            _pieces("", _encode_column(df[by_name[text]]), "")
+            _pieces("", column_texts(df[by_name[text]]), "")
             if is_field
             else repeat(text, len(df))
             for is_field, text in self._segments

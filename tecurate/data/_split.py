@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from tecurate.data._serialize import _encode_column, format_value
+from tecurate.data._serialize import column_texts, format_value
 from tecurate.errors import TecurateError
 
 ID_TEST = "id_test"
@@ -76,7 +76,7 @@ def row_keys(frame: pd.DataFrame, columns: Sequence[Hashable]) -> np.ndarray:
     """
     keys = np.zeros(len(frame), dtype=np.uint64)
     for name in sorted(columns, key=str):
-        codes, texts = _encode_column(frame[name].reset_index(drop=True))
+        codes, texts = column_texts(frame[name].reset_index(drop=True))
         tagged = [f"{name}\x1f{_MISSING if t is None else t}" for t in [*texts, None]]
         hashes = pd.util.hash_array(np.array(tagged, dtype=object), hash_key=_HASH_KEY, categorize=False)
         keys = _mix(keys ^ hashes[codes])  # code -1 (missing) picks the appended None
@@ -90,7 +90,7 @@ def id_keys(values: pd.Series, column: str, parts: np.ndarray | None = None) -> 
     of `parts`, e.g. the main and the ``--ood`` file) are a warning, since those rows then move
     together and an edit among them cannot be told from a new row.
     """
-    codes, texts = _encode_column(values.reset_index(drop=True))
+    codes, texts = column_texts(values.reset_index(drop=True))
     missing = int(np.array([t is None for t in [*texts, None]])[codes].sum())
     if missing:
         raise TecurateError(f"--id-col '{column}' is missing in {missing} rows; an id column must identify "

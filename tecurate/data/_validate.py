@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tecurate.data._serialize import format_value
+from tecurate.data._columns import check_columns
+from tecurate.data._serialize import column_texts, format_value
 from tecurate.errors import TecurateError
 
 MAX_CLASSES = 50
@@ -59,21 +60,16 @@ def prepare_target(
     """
     check_column(df, target, "target")
     column = df[target]
-    missing = column.isna()
-    if column.dtype == object:
-        missing = missing | column.map(format_value, na_action="ignore").isna()
-    elif pd.api.types.is_string_dtype(column.dtype):
-        missing = missing | column.str.strip().eq("").fillna(False)
-    missing = missing.to_numpy(dtype=bool)
+    codes_all, labels = column_texts(column)
+    missing = codes_all < 0
     kept = df.loc[~missing].reset_index(drop=True)
     if kept.empty:
         raise TecurateError(f"target '{target}' is missing in all {len(df)} rows; nothing to audit")
-    values = kept[target]
-    codes_raw, uniques = pd.factorize(values)
-    if pd.api.types.is_float_dtype(values.dtype):
-        _check_integral(np.asarray(uniques, dtype=np.float64), target)
-    labels = [format_value(u) for u in uniques]
-    classes = sorted(set(labels), key=_numeric_key if all(map(_is_number, labels)) else None)
+    codes_raw = codes_all[~missing]
+    if pd.api.types.is_float_dtype(column.dtype):
+        _check_integral(column.to_numpy(dtype=np.float64, na_value=np.nan)[~missing], target)
+    present = {label for label in labels if label is not None}
+    classes = sorted(present, key=_numeric_key if all(map(_is_number, present)) else None)
     if len(classes) == 1:
         raise TecurateError(
             f"target '{target}' has a single class '{classes[0]}': nothing to audit"
@@ -84,7 +80,7 @@ def prepare_target(
             "tecurate audits classification — pick a categorical target or group its values"
         )
     position = {label: i for i, label in enumerate(classes)}
-    lookup = np.array([position[label] for label in labels], dtype=np.int64)
+    lookup = np.array([position.get(label, -1) for label in labels], dtype=np.int64)
     target_info = Target(
         name=target,
         classes=tuple(classes),
@@ -118,7 +114,11 @@ def _check_integral(values: np.ndarray, target: str) -> None:
 def feature_columns(
     df: pd.DataFrame, target: str, *, shift_col: str | None = None, drop: Sequence[str] = ()
 ) -> list[str]:
-    """All columns except the target, the shift column and `drop`, in table order."""
+    """All columns except the target, the shift column and `drop`, in table order.
+
+    Every column the audit uses (these, the target, the shift column) must be usable by both
+    routes (:func:`tecurate.data._columns.check_columns`); one that is not fails here, by name.
+    """
     check_column(df, target, "target")
     if shift_col is not None:
         check_column(df, shift_col, "shift")
@@ -130,6 +130,7 @@ def feature_columns(
         check_column(df, column, "--drop")
     excluded = {target, *drop} | ({shift_col} if shift_col is not None else set())
     features = [c for c in df.columns if c not in excluded]
+    check_columns(df, [target, *([shift_col] if shift_col is not None else []), *features])
     if not features:
         raise TecurateError(
             f"no feature columns left after excluding the target '{target}'"
