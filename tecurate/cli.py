@@ -168,13 +168,13 @@ def _given(setting: Setting, value: Any) -> Any:
     return value
 
 
-def with_settings(command: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Give a command one option per knob the settings table lists for it.
+def with_settings(command: str, knobs: tuple[Setting, ...] | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Give a command one option per knob the settings table lists for it (or per one of ``knobs``).
 
     The decorated function declares only its own options and takes ``settings``: the knobs the
     user passed on the command line (name -> value), ready for :func:`resolve_config`.
     """
-    knobs = settings_for(command)
+    knobs = settings_for(command) if knobs is None else knobs
 
     def decorate(func: Callable[..., T]) -> Callable[..., T]:
         own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "settings"]
@@ -295,10 +295,17 @@ def embed(
 
 
 @app.command("schema")
-def schema_command() -> None:
+def schema_command(
+    simulate: Annotated[bool, typer.Option("--simulate", help="The schema of 'tecurate simulate' reports instead.")] = False,
+) -> None:
     """Print the JSON Schema of the audit report."""
     with _errors():
-        sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+        if simulate:
+            from tecurate.simulate import schema as simulate_schema
+
+            sys.stdout.write(json.dumps(simulate_schema(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
 
 
 @app.command()
@@ -349,6 +356,54 @@ def compare(
             for label, path in written.items():
                 console.print(Text(f"{label} written to {path}", style="dim"))
     raise typer.Exit(comparison.exit_code)
+
+
+def _simulate_knobs() -> tuple[Setting, ...]:
+    """The audit knobs simulate shares (input, split, embedding, seed, threshold), then its own."""
+    from tecurate.config import BY_NAME
+    from tecurate.simulate import SHARED, SIMULATE
+
+    return (*(BY_NAME[name] for name in SHARED), *settings_for(SIMULATE))
+
+
+@app.command("simulate")
+@with_settings("simulate", knobs=_simulate_knobs())
+def simulate_command(
+    data: Annotated[str, typer.Argument(help="Table to simulate on (CSV, Parquet, JSONL; '-' for stdin).")],
+    settings: dict[str, Any],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML page of trajectory plots here.")] = None,
+    fmt: Format = "text",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Retrain generation after generation on real and self-made rows; how fast does each route collapse?
+
+    Exit codes: 0 done, 1 a run collapsed before --fail-if-collapse-before T, 2 bad input, 3 internal error.
+    """
+    with _errors(debug):
+        from tecurate.simulate import SHARED, outcome_line, render_html, simulate, simulate_config, summary_table
+
+        if fmt not in ("text", "json"):
+            raise TecurateError("--format must be 'text' or 'json'")
+        _check_outputs(output=output, html=html)
+        sim = simulate_config(settings)
+        resolved = resolve_config({name: settings[name] for name in SHARED}, {})
+        console = _stderr()
+        report = _with_progress(console, quiet, lambda bars: simulate(data, resolved, sim, progress=bars)).to_dict()
+        if output is not None:
+            write_atomic(output, dumps(report))
+        if html is not None:
+            write_atomic(html, render_html(report))
+        if fmt == "json":
+            sys.stdout.write(dumps(report))
+        if not quiet:
+            console.print(summary_table(report))
+            for label, path in (("JSON report", output), ("HTML page", html)):
+                if path is not None:
+                    console.print(Text(f"{label} written to {path}", style="dim"))
+        console.print(outcome_line(report), soft_wrap=True)
+    raise typer.Exit(report["exit_code"])
 
 
 def _version(value: bool) -> None:

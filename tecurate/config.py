@@ -19,6 +19,7 @@ from tecurate.embedding import PRECISIONS
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
 from tecurate.settings import AUDIT, AUDIT_COMMANDS, COMPARE, EMBED, SERIALIZE, Setting, parse_list, require
+from tecurate.simulate import SETTINGS as SIMULATE_SETTINGS
 from tecurate.status import FAIL_ON
 
 
@@ -104,7 +105,7 @@ def plugin_settings() -> tuple[Setting, ...]:
 
 
 def _table() -> tuple[Setting, ...]:
-    table = (*CORE_SETTINGS, *plugin_settings())
+    table = (*CORE_SETTINGS, *plugin_settings(), *SIMULATE_SETTINGS)
     names = [s.name for s in table]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
