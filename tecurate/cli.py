@@ -386,7 +386,7 @@ def simulate_command(
 
         if fmt not in ("text", "json"):
             raise TecurateError("--format must be 'text' or 'json'")
-        _check_outputs(output=output, html=html)
+        check_outputs({"--output": output, "--html": html}, inputs=(data,))
         sim = simulate_config(settings)
         resolved = resolve_config({name: settings[name] for name in SHARED}, {})
         console = _stderr()

@@ -136,7 +136,7 @@ def audit(
     model = _LazyEmbedder(config, embedder)
     clock = _Clock()
     with clock.stage("load"):
-        loaded = _load(path, config)
+        loaded = load_table(path, config)
     reports = [_audit_once(loaded, replace(config, seed=config.seed + k), model, notify,
                            clock if k == 0 else _Clock())
                for k in range(config.repeats)]
@@ -173,7 +173,7 @@ def embed_table(
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class Loaded:
     """The table after the load stage: rows with a target (plus unlabelled OOD rows), checked."""
 
     table: LoadedTable
@@ -187,7 +187,7 @@ class _Loaded:
 
 
 @dataclass(frozen=True)
-class _Rows:
+class Rows:
     """The rows the audit uses (sampled, in some split), renumbered from 0, and each split's positions."""
 
     frame: pd.DataFrame
@@ -213,12 +213,12 @@ class _Embedded:
     info: EmbeddingInfo
 
 
-def _audit_once(loaded: _Loaded, config: AuditConfig, embedder: _LazyEmbedder, notify: Progress,
+def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, notify: Progress,
                 clock: _Clock) -> AuditReport:
     """One audit with one seed of the loaded table: each stage's output is the next one's input."""
     store = _embedding_cache(config)
     with clock.stage("split"):
-        rows = _choose_rows(loaded, config)
+        rows = choose_rows(loaded, config)
         configs = sample_configs(config.families, config.n_configs, config.seed)
     model = embedder.get()
     with clock.stage("serialize"):
@@ -240,15 +240,18 @@ def _audit_once(loaded: _Loaded, config: AuditConfig, embedder: _LazyEmbedder, n
                    _fitted_per_family(configs), analysis, clock.total())
 
 
-def _load(path: str, config: AuditConfig) -> _Loaded:
-    """Read the table (and the ``--ood`` file), check every column named, encode the target."""
+def load_table(path: str, config: AuditConfig) -> Loaded:
+    """Stage 1: read the table (and the ``--ood`` file), check every column named, encode the target.
+
+    Public with :func:`choose_rows` so that other commands (``simulate``) start from exactly the
+    audit's rows."""
     table = read_table(path, input_format=config.input_format, encoding=config.encoding)
     frame, ood_mask, ood_labelled = _with_ood_file(table, config)
     columns = _feature_columns(frame, config)
     frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
     serializer = make_serializer(config.template, columns)
     dropped = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
-    return _Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(dropped))
+    return Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(dropped))
 
 
 def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
@@ -260,7 +263,7 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
     return feature_columns(frame, config.target, shift_col=config.shift_col, drop=drop)
 
 
-def _choose_rows(loaded: _Loaded, config: AuditConfig) -> _Rows:
+def choose_rows(loaded: Loaded, config: AuditConfig) -> Rows:
     """Key the rows, sample, split, then keep only the rows some split holds."""
     keys, key_notes = _row_keys(loaded, config)
     frame, codes, keys, ood_mask, sampled = _sample(loaded.frame, loaded.target.codes, keys, loaded.ood_mask,
@@ -278,7 +281,7 @@ def _choose_rows(loaded: _Loaded, config: AuditConfig) -> _Rows:
                      "estimates each model's OOD accuracy instead")
     named = {"id_train": splits.id_train, ID_TEST: splits.id_test, **splits.ood}
     used = np.unique(np.concatenate(list(named.values())))
-    return _Rows(frame=frame.iloc[used].reset_index(drop=True), codes=codes[used],
+    return Rows(frame=frame.iloc[used].reset_index(drop=True), codes=codes[used],
                  splits={name: np.searchsorted(used, part) for name, part in named.items()},
                  shift=splits.shift, sampled=sampled, unlabelled=unlabelled, warnings=tuple(notes))
 
@@ -290,7 +293,7 @@ def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: Conten
                        progress=lambda done, total: notify("embed", done, total))
 
 
-def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: _Rows, n_classes: int,
+def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: Rows, n_classes: int,
          config: AuditConfig, fits: FitCache | None, notify: Progress) -> GridRun:
     """The matched grid: every sampled configuration on both representations."""
     return run_grid(configs, features, rows.codes, rows.splits["id_train"], rows.tests, n_classes=n_classes,
@@ -299,7 +302,7 @@ def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: _Row
                     progress=lambda done, total: notify("fit", done, total))
 
 
-def _leakage(frame: pd.DataFrame, codes: np.ndarray, splits: Splits, loaded: _Loaded,
+def _leakage(frame: pd.DataFrame, codes: np.ndarray, splits: Splits, loaded: Loaded,
              config: AuditConfig) -> list[str]:
     """Feature columns that give the target away: report warnings, or the error with ``--strict``.
 
@@ -341,14 +344,14 @@ def _cache_warnings(store: ContentStore | None, info: EmbeddingInfo, fits: FitCa
             "next audit computes them again"]
 
 
-def _class_shares(rows: _Rows, n_classes: int, *, include_train: bool = False) -> dict[str, np.ndarray]:
+def _class_shares(rows: Rows, n_classes: int, *, include_train: bool = False) -> dict[str, np.ndarray]:
     """True class shares of each labelled split (the test splits, or every split)."""
     chosen = rows.splits if include_train else rows.tests
     return {name: class_shares(rows.codes[part], n_classes)
             for name, part in chosen.items() if name not in rows.unlabelled}
 
 
-def _report(config: AuditConfig, loaded: _Loaded, rows: _Rows, embedded: _Embedded, run: GridRun,
+def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded, run: GridRun,
             fitted: dict[str, int], analysis: Analysis, timings: dict[str, float]) -> AuditReport:
     table, target = loaded.table, loaded.target
     shares = _class_shares(rows, len(target.classes), include_train=True)
@@ -427,7 +430,7 @@ def _prepare(frame: pd.DataFrame, config: AuditConfig, ood_mask: np.ndarray | No
     return kept, target, mask
 
 
-def _row_keys(loaded: _Loaded, config: AuditConfig) -> tuple[np.ndarray, list[str]]:
+def _row_keys(loaded: Loaded, config: AuditConfig) -> tuple[np.ndarray, list[str]]:
     """What places each row in the sample and the split: its ``--id-col`` value, else what the
     audit reads of it (features, target, shift column), so rows that look the same stay together."""
     if config.id_col:

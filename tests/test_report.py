@@ -14,7 +14,8 @@ import pytest
 import tecurate.reporting
 from tecurate.reporting import AuditReport, dumps, write_atomic
 
-API = {"RENDERERS", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "SafeConsole",
+API = {"RENDERERS", "ROUTE_COLORS", "ROUTE_LABELS", "SvgFrame", "escape_html", "plain_data", "svg_axes",
+       "svg_line_key", "svg_ticks", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "SafeConsole",
        "regression_limits", "audit_junit", "check_outputs", "compare_junit", "compare_reports", "comparison_line",
        "comparison_summary", "dumps", "print_summary", "read_report", "render_html", "sanitize", "schema",
        "summary", "verdict_exit_code", "verdict_line", "write_atomic", "write_outputs"}

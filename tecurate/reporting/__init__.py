@@ -6,6 +6,13 @@ Renderers read the plain data, so a saved report renders exactly like a fresh on
 
 from tecurate.reporting._compare import Check, Comparison, compare_reports, regression_limits
 from tecurate.reporting._html import render_html
+from tecurate.reporting._html._markup import COLORS as ROUTE_COLORS
+from tecurate.reporting._html._markup import LABELS as ROUTE_LABELS
+from tecurate.reporting._html._markup import esc as escape_html
+from tecurate.reporting._html._svg import Frame as SvgFrame
+from tecurate.reporting._html._svg import axes as svg_axes
+from tecurate.reporting._html._svg import line_key as svg_line_key
+from tecurate.reporting._html._svg import ticks as svg_ticks
 from tecurate.reporting._junit import audit_junit, compare_junit
 from tecurate.reporting._paths import check_outputs
 from tecurate.reporting._renderers import RENDERERS, Renderer, write_outputs
@@ -13,6 +20,7 @@ from tecurate.reporting._report import (
     SCHEMA_VERSION,
     AuditReport,
     dumps,
+    plain_data,
     read_report,
     schema,
     verdict_exit_code,
@@ -28,6 +36,14 @@ from tecurate.reporting._terminal import (
 )
 
 __all__ = [
+    "ROUTE_COLORS",
+    "ROUTE_LABELS",
+    "SvgFrame",
+    "escape_html",
+    "plain_data",
+    "svg_axes",
+    "svg_line_key",
+    "svg_ticks",
     "RENDERERS",
     "SCHEMA_VERSION",
     "AuditReport",

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from tecurate.analysis import GATES, SPLIT, Flag, Rise
-from tecurate.config import BY_NAME
 from tecurate.errors import TecurateError
 from tecurate.status import exit_code, severity, worst
 
@@ -78,6 +77,8 @@ def regression_limits(knobs: Mapping[str, float | None]) -> dict[str, float]:
     ``knobs`` are compare settings by name (``max_regression``, ``max_collapse_regression``, …);
     None or absent means not given.
     """
+    from tecurate.config import BY_NAME  # here, not on import: the table imports simulate, which imports us
+
     general = BY_NAME["max_regression"]
     rises = _rises()
     unknown = sorted(set(knobs) - {general.name, *(rise.setting.name for rise in rises)})

@@ -60,7 +60,7 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data: nested dataclasses flattened, class codes replaced by labels."""
         classes = self.target["classes"]
-        data = _plain(self)
+        data = plain_data(self)
         for model in data["models"]:
             for metrics in model["splits"].values():
                 metrics["predicted_distribution"] = dict(zip(classes, metrics["predicted_distribution"]))
@@ -72,18 +72,23 @@ class AuditReport:
         return {key: data[key] for key in _ORDER}
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses, tuples and numpy scalars to JSON types; NaN/inf become None (JSON has none)."""
+def plain_data(value: Any, *, digits: int | None = None) -> Any:
+    """Dataclasses, tuples and numpy scalars to JSON types; NaN/inf become None (JSON has none).
+
+    ``digits`` rounds floats (the simulation report keeps 6); the audit report keeps them whole.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain_data(getattr(value, f.name), digits=digits) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_data(v, digits=digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_data(v, digits=digits) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return value if digits is None else round(value, digits)
     return value
 
 

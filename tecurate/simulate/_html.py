@@ -12,6 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tecurate.reporting import ROUTE_COLORS as COLORS
+from tecurate.reporting import ROUTE_LABELS as LABELS
+from tecurate.reporting import SvgFrame as Frame
+from tecurate.reporting import escape_html as esc
+from tecurate.reporting import svg_axes as axes
+from tecurate.reporting import svg_line_key as line_key
+from tecurate.reporting import svg_ticks as ticks
 from tecurate.simulate._terminal import collapse_text
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -48,8 +55,6 @@ def _style(keys: Sequence[tuple[float, str]], key: tuple[float, str]) -> tuple[s
 def trajectory_plot(report: Mapping[str, Any], rep: str, metric: str, title: str,
                     y_range: tuple[float, float]) -> str:
     """One SVG: metric vs generation for one route, a polyline per α/schedule."""
-    from tecurate.reporting._html._markup import COLORS, LABELS, esc
-    from tecurate.reporting._html._svg import Frame, axes, ticks
 
     generations = report["config"]["generations"]
     frame = Frame((0.0, float(max(generations, 1))), y_range, 420, 240)
@@ -71,8 +76,6 @@ def trajectory_plot(report: Mapping[str, Any], rep: str, metric: str, title: str
 
 
 def _legend(report: Mapping[str, Any]) -> str:
-    from tecurate.reporting._html._markup import esc
-    from tecurate.reporting._html._svg import line_key
 
     keys = list(dict.fromkeys((r["real_fraction"], r["schedule"]) for r in report["trajectories"]))
     items = []
@@ -84,7 +87,6 @@ def _legend(report: Mapping[str, Any]) -> str:
 
 
 def _summary_table(report: Mapping[str, Any]) -> str:
-    from tecurate.reporting._html._markup import esc
 
     generations = report["config"]["generations"]
     head = "".join(f"<th>{h}</th>" for h in ("route", "α", "schedule", "collapsed", "generations to collapse",
@@ -100,7 +102,6 @@ def _summary_table(report: Mapping[str, Any]) -> str:
 
 def render_html(report: Mapping[str, Any]) -> str:
     """The whole page for one simulation report (plain data)."""
-    from tecurate.reporting._html._markup import esc
 
     config, source = report["config"], report["input"]
     reps = list(dict.fromkeys(r["representation"] for r in report["trajectories"]))

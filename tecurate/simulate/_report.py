@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from tecurate.data import ID_TEST
+from tecurate.reporting import plain_data
 from tecurate.simulate._loop import Trajectory
 
 SCHEMA_VERSION = "1.0"
@@ -95,25 +96,12 @@ class SimulationReport:
     def to_dict(self) -> dict[str, Any]:
         data = {"schema_version": SCHEMA_VERSION, "kind": KIND}
         for field in dataclasses.fields(self):
-            data[field.name] = _plain(getattr(self, field.name))
+            data[field.name] = plain_data(getattr(self, field.name), digits=6)
         for trajectory, plain in zip(self.trajectories, data["trajectories"], strict=True):
             plain["collapse_generation"] = trajectory.collapse_generation
             plain["censored"] = trajectory.collapse_generation is None
         data["exit_code"] = self.exit_code
         return data
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses and tuples to JSON types, floats rounded to 6 digits."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    return round(value, 6) if isinstance(value, float) else value
 
 
 def schema() -> dict[str, Any]:
