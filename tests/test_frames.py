@@ -168,3 +168,12 @@ def test_serialize_and_embed_read_a_frame_as_the_audit_does(frame, tmp_path):
     from_frame, _ = embed_table(frame, config, embedder=NumbersEmbedder())
     from_path, _ = embed_table(path, config, embedder=NumbersEmbedder())
     np.testing.assert_array_equal(from_frame, from_path)
+
+
+def test_arrow_backed_pandas_columns_are_read_like_a_parquet_files(frame):
+    """A frame from pd.read_parquet(..., dtype_backend="pyarrow"): its list column crashed the
+    audit with `unhashable type: 'numpy.ndarray'`; now it is text, as in a Parquet file."""
+    assert load_table(frame.convert_dtypes(dtype_backend="pyarrow")).sha256 == load_table(frame).sha256
+    tags = pd.Series([[1], [2, 3], []] * 200, dtype=pd.ArrowDtype(pa.list_(pa.int64())))
+    texts = serialize_table(frame.assign(tags=tags), target="label", shift_col="region", limit=2)
+    assert texts[0].endswith("The tags is [1].") and texts[1].endswith("The tags is [2, 3].")

@@ -160,12 +160,12 @@ def _as_pandas(data: Any) -> tuple[pd.DataFrame, str, str]:
     (so the same data gives the same dtypes from a file and from memory); polars itself is never
     imported, so it need not be installed.
     """
+    if isinstance(data, pd.DataFrame):
+        return _numpy_backed(data), "pandas", "<pandas.DataFrame>"
     import pyarrow  # noqa: PLC0415 - pandas input needs no Arrow
 
     kind = type(data)
     label = f"<{kind.__module__.split('.')[0]}.{kind.__name__}>"
-    if isinstance(data, pd.DataFrame):
-        return data, "pandas", "<pandas.DataFrame>"
     advice = {"LazyFrame": " (a LazyFrame: .collect() it first)", "Series": " (one column: pass the DataFrame)"}
     polars = kind.__module__.startswith("polars.") and kind.__name__ == "DataFrame"
     arrow = isinstance(data, (pyarrow.Table, pyarrow.RecordBatch)) or hasattr(data, "__arrow_c_stream__")
@@ -179,6 +179,20 @@ def _as_pandas(data: Any) -> tuple[pd.DataFrame, str, str]:
         return table.to_pandas(), "arrow", label
     except (pyarrow.ArrowException, TypeError, ValueError) as exc:
         raise TecurateError(f"cannot read {label} as a table: {_first_line(exc)}") from None
+
+
+def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its Arrow-backed columns (``dtype_backend="pyarrow"``) converted as a
+    Parquet file's columns are, so that lists and structs become text like a file's do."""
+    arrow = [i for i, dtype in enumerate(frame.dtypes) if isinstance(dtype, pd.ArrowDtype)]
+    if not arrow:
+        return frame
+    import pyarrow  # noqa: PLC0415
+
+    frame = frame.copy(deep=False)
+    for i in arrow:
+        frame.isetitem(i, pyarrow.array(frame.iloc[:, i]).to_pandas().set_axis(frame.index))
+    return frame
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
