@@ -87,11 +87,13 @@ def test_shorten_cuts_at_a_word_boundary_with_an_ellipsis(text, limit, shown):
 def test_the_summarys_example_text_never_ends_mid_word(report):
     """On main the example was cut at 200 characters, mid-word and without an ellipsis."""
     long = copy.deepcopy(report)
-    words = [f"word{i:03d}" for i in range(60)]
+    words = [f"w{i}y{i * i * 7}" for i in range(60)]  # lengths vary, so a cut at 200 lands inside a word
+    assert not " ".join(words)[199].isspace() and not " ".join(words)[200].isspace()
     long["serialization"]["example"] = " ".join(words)
     text = " ".join(_lines(summary(long)))
+    assert "…" in text
     shown = text.split("example text: ", 1)[1].split("…", 1)[0].split()
-    assert shown == words[:len(shown)] and 20 <= len(shown) < 60
+    assert shown == words[:len(shown)] and len(" ".join(shown)) <= 199 and len(shown) > 20
 
 
 # --- the CLI's help: one panel per settings group, defaults visible; shell completion -----------------
