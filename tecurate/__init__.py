@@ -1,9 +1,13 @@
 """tecurate: audit the curation quality of text embeddings of tabular data.
 
->>> from tecurate import AuditConfig, audit
->>> report = audit("data.csv", AuditConfig(target="y", shift_col="region"))  # doctest: +SKIP
+>>> import tecurate
+>>> report = tecurate.audit("data.csv", target="y", shift_col="region")  # doctest: +SKIP
 >>> report.verdict.status  # doctest: +SKIP
 'fail'
+
+``data`` may also be a pandas or polars DataFrame or a pyarrow Table, and the settings an
+:class:`AuditConfig`. In a notebook the report displays itself; ``report.models_frame()`` is the
+model table as a DataFrame, ``report.save(path)`` / ``AuditReport.load(path)`` the JSON file.
 """
 
 __version__ = "0.1.0"

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
+import click
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
@@ -56,10 +58,39 @@ app = typer.Typer(
     name="tecurate",
     help="Audit whether text embeddings of a tabular dataset can be trusted.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # tecurate --install-completion / --show-completion SHELL
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts say "[default: ...]": plain text, not rich markup
 )
+
+PANELS = ("input", "split", "embedding", "grid", "gates", "spurious", "compare", "output")
+"""The help's option panels in reading order: each a :attr:`Setting.group` (``output``: the
+command's own output options); anything else comes last, under "Options"."""
+
+
+def _panel(group: str) -> str:
+    return f"{group.capitalize()} options"
+
+
+class _PanelCommand(typer.core.TyperCommand):
+    """Help with the options grouped in panels, one per settings group (their ``rich_help_panel``).
+
+    Typer draws panels only with rich markup, which would eat the "[default: ...]" of the help
+    texts; this lays them out in click's plain text instead, so defaults stay visible.
+    """
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        order = ["Arguments", *map(_panel, PANELS), "Options"]
+        panels: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                name = "Arguments" if param.param_type_name == "argument" else \
+                    getattr(param, "rich_help_panel", None) or "Options"
+                panels.setdefault(name if name in order else "Options", []).append(record)
+        for name in sorted(panels, key=order.index):
+            with formatter.section(name):
+                formatter.write_dl(panels[name])
 
 
 def _stderr() -> Console:
@@ -133,12 +164,13 @@ def _with_progress(console: Console, quiet: bool, work: Callable[[_RichProgress 
         return work(_RichProgress(bars))
 
 
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file of settings (else [tool.tecurate] in ./pyproject.toml).")]
-HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here (plots, no network).")]
-JunitFile = Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per gate, for CI.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")]
+OUTPUT = _panel("output")
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file of settings (else [tool.tecurate] in ./pyproject.toml).", rich_help_panel=_panel("input"))]
+HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here (plots, no network).", rich_help_panel=OUTPUT)]
+JunitFile = Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per gate, for CI.", rich_help_panel=OUTPUT)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.", rich_help_panel=OUTPUT)]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
-Format = Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.")]
+Format = Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.", rich_help_panel=OUTPUT)]
 
 
 def _knob(setting: Setting) -> inspect.Parameter:
@@ -146,14 +178,26 @@ def _knob(setting: Setting) -> inspect.Parameter:
     default = setting.default_text()
     shown = f" [default: {default}]" if default and setting.kind != "bool" and not setting.required else ""
     decls = [setting.cli_flag, *([setting.short] if setting.short else [])]
+    panel = _panel(setting.group)
     if setting.kind == "bool":
-        option = typer.Option(*decls, help=setting.help)
+        option = typer.Option(*decls, help=setting.help, rich_help_panel=panel)
         return inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=False,
                                  annotation=Annotated[bool, option])
     value_type = {"int": int, "float": float}.get(setting.kind, str)
-    option = typer.Option(*decls, help=setting.help + shown)
+    completion = _completer(setting) if setting.choices is not None else None
+    option = typer.Option(*decls, help=setting.help + shown, rich_help_panel=panel, autocompletion=completion)
     return inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[Optional[value_type], option])
+
+
+def _completer(setting: Setting) -> Callable[[str], list[str]]:
+    """Shell completion of a knob's choices; of a list knob, of the item after the last comma."""
+
+    def complete(incomplete: str) -> list[str]:
+        done, comma, last = incomplete.rpartition(",") if setting.kind == "list" else ("", "", incomplete)
+        return [f"{done}{comma}{choice}" for choice in setting.allowed() or () if choice.startswith(last)]
+
+    return complete
 
 
 def _given(setting: Setting, value: Any) -> Any:
@@ -194,12 +238,12 @@ def with_settings(command: str, knobs: tuple[Setting, ...] | None = None) -> Cal
     return decorate
 
 
-@app.command()
+@app.command(cls=_PanelCommand)
 @with_settings(AUDIT)
 def audit(
     data: Annotated[str, typer.Argument(help="Table to audit (CSV, Parquet, JSONL; '-' for stdin).")],
     settings: dict[str, Any],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).", rich_help_panel=OUTPUT)] = None,
     html: HtmlFile = None,
     junit: JunitFile = None,
     fmt: Format = "text",
@@ -236,7 +280,7 @@ def _show(console: Console, report: dict[str, Any], written: dict[str, str], qui
         print_summary(console, report, written)
 
 
-@app.command()
+@app.command(cls=_PanelCommand)
 @with_settings(SERIALIZE)
 def serialize(
     data: Annotated[str, typer.Argument(help="Table to preview (CSV, Parquet, JSONL; '-' for stdin).")],
@@ -253,7 +297,7 @@ def serialize(
         sys.stdout.write("".join(t.replace("\n", " ") + "\n" for t in texts))
 
 
-@app.command()
+@app.command(cls=_PanelCommand)
 @with_settings(EMBED)
 def embed(
     data: Annotated[str, typer.Argument(help="Table to embed (CSV, Parquet, JSONL; '-' for stdin).")],
@@ -323,7 +367,7 @@ def report(
     raise typer.Exit(verdict_exit_code(data))
 
 
-@app.command()
+@app.command(cls=_PanelCommand)
 @with_settings(COMPARE)
 def compare(
     old: Annotated[Path, typer.Argument(help="The baseline JSON report (e.g. from the main branch).")],

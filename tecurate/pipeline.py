@@ -1,4 +1,4 @@
-"""``audit``: the whole pipeline, from a table on disk to an :class:`AuditReport`.
+"""``audit``: the whole pipeline, from a table (a file, or a DataFrame in memory) to an :class:`AuditReport`.
 
 One audit is a row of small stages, each a function from the previous stage's frozen record to
 the next one's: load (read, check columns, encode the target) -> split (sample, ID/OOD) ->
@@ -9,6 +9,7 @@ wrong is checked before the first expensive stage (embedding). Nothing here prin
 
 from __future__ import annotations
 
+import difflib
 import functools
 import time
 import warnings
@@ -23,17 +24,19 @@ import pandas as pd
 
 from tecurate import __version__
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, class_shares
-from tecurate.config import AuditConfig
+from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
 from tecurate.data import (
     ID_TEST,
     LoadedTable,
     Serializer,
     ShiftInfo,
+    Source,
     Splits,
     Target,
     check_column,
     feature_columns,
     id_keys,
+    load_table,
     make_serializer,
     prepare_target,
     read_table,
@@ -115,28 +118,63 @@ def _embedding_cache(config: AuditConfig) -> ContentStore | None:
     return ContentStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
+def _resolve(config: AuditConfig | None, settings: dict[str, Any]) -> AuditConfig:
+    """``config``, or the settings given by keyword (the settings table's names) over the defaults.
+
+    ``None`` means "not given", as on the command line. Values are checked like a config file's
+    (a list may be a list, a tuple or a comma-separated string), with the CLI's messages.
+    """
+    given = {name: value for name, value in settings.items() if value is not None}
+    names = [s.name for s in AUDIT_SETTINGS]
+    for name in given:
+        if name in names:
+            continue
+        if name in BY_NAME:
+            raise TecurateError(f"'{name}' is a setting of {', '.join(BY_NAME[name].commands)}, not of an audit")
+        hint = difflib.get_close_matches(name, names, n=1)
+        raise TecurateError(f"unknown setting '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                            + "; the settings are AuditConfig's fields")
+    if config is not None:
+        if given:
+            raise TecurateError(f"give either an AuditConfig or settings ({', '.join(given)}), not both; "
+                                "dataclasses.replace(config, name=value) changes a config")
+        return config
+    if "target" not in given:
+        raise TecurateError("target is required: the label column, e.g. audit(data, target='y')")
+    return AuditConfig(**{name: coerce(BY_NAME[name], list(value) if isinstance(value, tuple) else value, "audit()")
+                          for name, value in given.items()})
+
+
 @_no_library_warnings
 def audit(
-    path: str,
-    config: AuditConfig,
+    data: Source,
+    config: AuditConfig | None = None,
     *,
+    target: str | None = None,
+    shift_col: str | None = None,
     embedder: Embedder | None = None,
     progress: Progress | None = None,
+    **settings: Any,
 ) -> AuditReport:
-    """Audit the table at ``path`` (``"-"`` for stdin) and return the report.
+    """Audit ``data`` and return the report.
 
-    ``embedder`` replaces the sentence-transformers model named in ``config`` (tests use
-    a small fake one; everything else about the run is unchanged). With ``config.repeats``
+    ``data`` is a file path (``"-"`` for stdin), a pandas or polars DataFrame or a pyarrow
+    Table; a frame is checked like a file and the report's ``input`` names it
+    (``"<pandas.DataFrame>"``) with a hash of its content. Settings come from ``config`` or as
+    keywords named as in the settings table (``audit(df, target="y", max_rows=2000)``), not both.
+    ``embedder`` replaces the sentence-transformers model named in the settings (tests use
+    a small fake one; everything else about the run is unchanged). With ``repeats``
     K > 1 the audit runs with seeds seed … seed+K−1 and the report is the median seed's, with
     the spread over seeds and a stability gate (:mod:`tecurate.analysis._stability`). The table is
     read once and every repeat reuses it, so stdin and pipes (``<(…)``), which can be read only
     once, repeat too.
     """
+    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
     notify: Progress = progress or (lambda stage, done, total: None)
     model = _LazyEmbedder(config, embedder)
     clock = _Clock()
     with clock.stage("load"):
-        loaded = load_table(path, config)
+        loaded = load(data, config)
     reports = [_audit_once(loaded, replace(config, seed=config.seed + k), model, notify,
                            clock if k == 0 else _Clock())
                for k in range(config.repeats)]
@@ -144,10 +182,13 @@ def audit(
 
 
 @_no_library_warnings
-def serialize_table(path: str, config: AuditConfig, limit: int | None = None) -> list[str]:
-    """The text of every row (or the first ``limit``), in file order, as the audit writes it:
-    target, shift column, dropped columns and the --id-col left out."""
-    table = read_table(path, input_format=config.input_format, encoding=config.encoding)
+def serialize_table(data: Source, config: AuditConfig | None = None, limit: int | None = None, *,
+                    target: str | None = None, shift_col: str | None = None, **settings: Any) -> list[str]:
+    """The text of every row (or the first ``limit``), in table order, as the audit writes it:
+    target, shift column, dropped columns and the --id-col left out. ``data`` and settings as
+    for :func:`audit`."""
+    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
+    table = load_table(data, input_format=config.input_format, encoding=config.encoding)
     columns = _feature_columns(table.frame, config)
     frame = table.frame if limit is None else table.frame.head(limit)
     return make_serializer(config.template, columns).serialize(frame)
@@ -155,20 +196,24 @@ def serialize_table(path: str, config: AuditConfig, limit: int | None = None) ->
 
 @_no_library_warnings
 def embed_table(
-    path: str,
-    config: AuditConfig,
+    data: Source,
+    config: AuditConfig | None = None,
     *,
+    target: str | None = None,
+    shift_col: str | None = None,
     embedder: Embedder | None = None,
     progress: Progress | None = None,
+    **settings: Any,
 ) -> tuple[np.ndarray, EmbeddingInfo]:
-    """The embedding of every row of the table, in file order, exactly as the audit makes it.
+    """The embedding of every row of the table, in table order, exactly as the audit makes it.
 
     Same serialization (:func:`serialize_table`), model, precision and cache as :func:`audit`,
     so the vectors equal the audit's for the same rows; rows whose target is missing are
-    embedded too, since a matrix aligned with the file is the point.
+    embedded too, since a matrix aligned with the table is the point.
     """
+    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
     notify: Progress = progress or (lambda stage, done, total: None)
-    texts = serialize_table(path, config)
+    texts = serialize_table(data, config)
     return _embed(texts, _LazyEmbedder(config, embedder).get(), config, _embedding_cache(config), notify)
 
 
@@ -240,12 +285,12 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
                    _fitted_per_family(configs), analysis, clock.total())
 
 
-def load_table(path: str, config: AuditConfig) -> Loaded:
+def load(data: Source, config: AuditConfig) -> Loaded:
     """Stage 1: read the table (and the ``--ood`` file), check every column named, encode the target.
 
     Public with :func:`choose_rows` so that other commands (``simulate``) start from exactly the
     audit's rows."""
-    table = read_table(path, input_format=config.input_format, encoding=config.encoding)
+    table = load_table(data, input_format=config.input_format, encoding=config.encoding)
     frame, ood_mask, ood_labelled = _with_ood_file(table, config)
     columns = _feature_columns(frame, config)
     frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)

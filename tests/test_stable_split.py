@@ -19,7 +19,7 @@ from tecurate.cli import app
 from tecurate.config import AuditConfig
 from tecurate.data import row_keys
 from tecurate.errors import TecurateError
-from tecurate.pipeline import choose_rows, load_table
+from tecurate.pipeline import choose_rows, load
 
 CREDIT = Path(__file__).resolve().parents[1] / "examples" / "credit_data.csv"
 KNOBS = dict(target="Status", shift_col="Home", min_domain_rows=50)
@@ -36,7 +36,7 @@ def sides(frame: pd.DataFrame, tmp_path: Path, name: str = "t.csv", **knobs) -> 
     path = tmp_path / name
     frame.to_csv(path, index=False)
     config = AuditConfig(**{**KNOBS, "drop_cols": ("rid",), **knobs})
-    rows = choose_rows(load_table(str(path), config), config)
+    rows = choose_rows(load(str(path), config), config)
     rid = rows.frame["rid"].to_numpy()
     return {int(r): split for split, part in rows.splits.items() for r in rid[part]}
 
@@ -158,11 +158,11 @@ def test_id_col_is_never_a_feature_and_is_checked(credit, tmp_path):
     path = tmp_path / "t.csv"
     credit.to_csv(path, index=False)
     config = AuditConfig(**KNOBS, id_col="rid")
-    loaded = load_table(str(path), config)
+    loaded = load(str(path), config)
     assert "rid" not in loaded.serializer.columns
     assert "rid" not in loaded.serializer.serialize(loaded.frame.head(1))[0]
     with pytest.raises(TecurateError, match=r"unknown --id-col column 'ridd' \(did you mean 'rid'\?\)"):
-        load_table(str(path), AuditConfig(**KNOBS, id_col="ridd"))
+        load(str(path), AuditConfig(**KNOBS, id_col="ridd"))
     with pytest.raises(TecurateError, match="--id-col 'Status' is the target column"):
         AuditConfig(**KNOBS, id_col="Status")
     with pytest.raises(TecurateError, match="--id-col 'Home' is the shift column"):
@@ -178,11 +178,11 @@ def test_id_col_missing_values_are_an_error_and_duplicates_a_warning(credit, tmp
     path = tmp_path / "twice.csv"
     twice.to_csv(path, index=False)
     config = AuditConfig(**KNOBS, id_col="rid")
-    rows = choose_rows(load_table(str(path), config), config)
+    rows = choose_rows(load(str(path), config), config)
     assert any(w.startswith("--id-col 'rid' is not unique: 4454 rows share their id") for w in rows.warnings)
     unique = credit.copy()
     unique.to_csv(path, index=False)
-    assert not any("--id-col" in w for w in choose_rows(load_table(str(path), config), config).warnings)
+    assert not any("--id-col" in w for w in choose_rows(load(str(path), config), config).warnings)
 
 
 def test_cli_takes_id_col_and_leaves_it_out_of_the_text(credit, tmp_path):

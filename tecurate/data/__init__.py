@@ -1,11 +1,11 @@
-"""Stage 1: the table. Load it, check the target, split ID/OOD, serialize rows to text.
+"""Stage 1: the table. Load it (a file or a frame in memory), check the target, split ID/OOD, serialize rows to text.
 
 Nothing here knows about embeddings or models; every function raises :class:`TecurateError`
 for input a user can fix, before any expensive stage runs.
 """
 
 from tecurate.data._columns import ColumnKind, check_columns, column_kind
-from tecurate.data._load import INPUT_FORMATS, LoadedTable, read_table
+from tecurate.data._load import FRAME_FORMATS, INPUT_FORMATS, LoadedTable, Source, load_table, read_table
 from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
 from tecurate.data._split import (
     ID_TEST,
@@ -24,6 +24,7 @@ from tecurate.data._validate import MAX_CLASSES, Target, check_column, feature_c
 __all__ = [
     "BUILTIN_TEMPLATES",
     "ColumnKind",
+    "FRAME_FORMATS",
     "ID_TEST",
     "INPUT_FORMATS",
     "MAX_CLASSES",
@@ -31,6 +32,7 @@ __all__ = [
     "OodSplit",
     "Serializer",
     "ShiftInfo",
+    "Source",
     "Splits",
     "Target",
     "check_column",
@@ -39,6 +41,7 @@ __all__ = [
     "feature_columns",
     "format_value",
     "id_keys",
+    "load_table",
     "make_serializer",
     "prepare_target",
     "read_table",

@@ -1,4 +1,5 @@
-"""Read the input table (CSV, Parquet, JSONL or stdin) once, hash it, and fail early and clearly.
+"""Read the input table (CSV, Parquet, JSONL, stdin, or a DataFrame already in memory) once,
+hash it, and fail early and clearly.
 
 The file's bytes are read a single time: the same bytes are hashed for the report (so a reader
 can tell which exact file was audited) and parsed from memory (so stdin works like a file and
@@ -7,6 +8,9 @@ loads once and every `--repeats` seed reuses the table.
 
 Object columns holding lists, dicts, arrays, bytes or mixed types become their text here
 (:func:`tecurate.data._columns.plain_columns`), so later stages see plain values.
+
+A frame the caller holds (pandas, polars, a pyarrow Table; :func:`read_frame`) takes the same
+checks with the same messages; having no bytes, it is identified by a hash of its content.
 """
 
 from __future__ import annotations
@@ -19,15 +23,25 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Union
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import polars
+    import pyarrow
 
 from tecurate.data._columns import plain_columns
 from tecurate.errors import TecurateError
 
 INPUT_FORMATS = ("csv", "parquet", "jsonl")
 """Formats `read_table` understands; `--input-format` takes one of these."""
+
+FRAME_FORMATS = ("pandas", "polars", "arrow")
+"""What the report's ``input.format`` says of a table given in memory (:func:`read_frame`)."""
+
+Source = Union[str, "os.PathLike[str]", pd.DataFrame, "polars.DataFrame", "pyarrow.Table"]
+"""What an audit reads: a file path, "-" for stdin, or a table in memory."""
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -109,6 +123,90 @@ def read_table(
         n_columns=int(frame.shape[1]),
         input_format=fmt,
     )
+
+
+def load_table(source: Source, *, input_format: str | None = None, encoding: str = "utf-8") -> LoadedTable:
+    """The table of ``source``: a file (:func:`read_table`) or a frame in memory (:func:`read_frame`)."""
+    if isinstance(source, (str, os.PathLike)):
+        return read_table(os.fspath(source), input_format=input_format, encoding=encoding)
+    if input_format is not None:
+        raise TecurateError(f"--input-format {input_format} is for files; DATA is a {type(source).__name__} "
+                            "already in memory")
+    return read_frame(source)
+
+
+def read_frame(data: Any) -> LoadedTable:
+    """A pandas or polars DataFrame or a pyarrow Table (or any Arrow stream) as the audit's table.
+
+    Checked like a file, with the same messages. The index of a pandas frame is not data (the
+    file readers never make one), so it is dropped; column names become text, as a file's are.
+    The report's ``sha256`` is :func:`frame_sha256` of the result: the same rows and columns
+    give the same hash whichever index or library held them. The caller's frame is never changed.
+    """
+    frame, fmt, label = _as_pandas(data)
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise TecurateError(f"input {label} has multi-level column names; flatten them to one name per column")
+    frame = frame.set_axis([str(name) for name in frame.columns], axis=1).reset_index(drop=True)
+    _check_frame(frame, label)
+    frame = plain_columns(frame)
+    return LoadedTable(frame=frame, path=label, sha256=frame_sha256(frame), n_rows=int(frame.shape[0]),
+                       n_columns=int(frame.shape[1]), input_format=fmt)
+
+
+def _as_pandas(data: Any) -> tuple[pd.DataFrame, str, str]:
+    """The pandas frame of ``data``, its format and how messages name it ("<polars.DataFrame>").
+
+    polars and other Arrow producers go through Arrow, converted as a Parquet file's columns are
+    (so the same data gives the same dtypes from a file and from memory); polars itself is never
+    imported, so it need not be installed.
+    """
+    if isinstance(data, pd.DataFrame):
+        return _numpy_backed(data), "pandas", "<pandas.DataFrame>"
+    import pyarrow  # noqa: PLC0415 - pandas input needs no Arrow
+
+    kind = type(data)
+    label = f"<{kind.__module__.split('.')[0]}.{kind.__name__}>"
+    advice = {"LazyFrame": " (a LazyFrame: .collect() it first)", "Series": " (one column: pass the DataFrame)"}
+    polars = kind.__module__.startswith("polars.") and kind.__name__ == "DataFrame"
+    arrow = isinstance(data, (pyarrow.Table, pyarrow.RecordBatch)) or hasattr(data, "__arrow_c_stream__")
+    if kind.__name__ in advice or not (polars or arrow):
+        raise TecurateError(f"cannot audit a {kind.__name__}{advice.get(kind.__name__, '')}; pass a file path, "
+                            "'-' for stdin, a pandas or polars DataFrame or a pyarrow Table")
+    try:
+        if polars:
+            return data.to_arrow().to_pandas(), "polars", "<polars.DataFrame>"
+        table = data if isinstance(data, (pyarrow.Table, pyarrow.RecordBatch)) else pyarrow.table(data)
+        return table.to_pandas(), "arrow", label
+    except (pyarrow.ArrowException, TypeError, ValueError) as exc:
+        raise TecurateError(f"cannot read {label} as a table: {_first_line(exc)}") from None
+
+
+def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its Arrow-backed columns (``dtype_backend="pyarrow"``) converted as a
+    Parquet file's columns are, so that lists and structs become text like a file's do."""
+    arrow = [i for i, dtype in enumerate(frame.dtypes) if isinstance(dtype, pd.ArrowDtype)]
+    if not arrow:
+        return frame
+    import pyarrow  # noqa: PLC0415
+
+    frame = frame.copy(deep=False)
+    for i in arrow:
+        frame.isetitem(i, pyarrow.array(frame.iloc[:, i]).to_pandas().set_axis(frame.index))
+    return frame
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """A content hash of a table in memory: column names, dtypes and every value, not the index.
+
+    pandas' own row hashing (:func:`pandas.util.hash_pandas_object`, fixed key) column by
+    column, so values of any dtype hash without a text copy of the table.
+    """
+    digest = hashlib.sha256()
+    for name in frame.columns:
+        column = frame[name]
+        digest.update(json.dumps([name, str(column.dtype)]).encode())
+        digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _check_encoding(encoding: str) -> None:

@@ -1,13 +1,15 @@
 """The audit report: one dataclass tree, turned into plain JSON data in one place.
 
 Renderers (JSON file, terminal summary) read the plain data, so a saved report renders
-exactly like a fresh one. Field names here are a contract other tools parse: a change
+exactly like a fresh one. In a notebook the report shows itself (``_repr_html_``: the HTML
+report), ``models_frame`` puts the model table in pandas, and ``save``/``load`` round-trip the JSON. Field names here are a contract other tools parse: a change
 must bump ``SCHEMA_VERSION`` and the schema file in ``tecurate/reporting/schema/``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 import os
@@ -16,12 +18,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tecurate.errors import TecurateError
+from tecurate.reporting._paths import write_error
 from tecurate.status import exit_code
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SCHEMA_VERSION = "1.0"
+
+NOTEBOOK_HEIGHT = 720
+"""Pixels of a notebook cell the report takes; the page scrolls inside it."""
 
 _ORDER = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
           "serialization", "embedding", "models", "grid", "summary", "aotl", "agreement", "verdict", "stability",
@@ -70,6 +79,66 @@ class AuditReport:
                 if point is not None:
                     point["class"] = classes[point["class"]]
         return {key: data[key] for key in _ORDER}
+
+    @classmethod
+    def load(cls, path: str | Path) -> AuditReport:
+        """A saved JSON report, validated against the schema (:func:`read_report`).
+
+        Its parts are the JSON's plain data (dicts and lists, not the dataclasses of a fresh
+        report); ``to_dict`` gives back exactly the file's data, so it saves and renders the same.
+        """
+        data = read_report(path)
+        classes = data["target"]["classes"]
+        for model in data["models"]:
+            for metrics in model["splits"].values():
+                metrics["predicted_distribution"] = [metrics["predicted_distribution"][c] for c in classes]
+        for fits in data["aotl"].values():
+            for fit in fits.values():
+                point = fit.get("base_rate_point")
+                if point is not None:
+                    point["class"] = classes.index(point["class"])
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        """Write the JSON report to ``path`` atomically (all or nothing), as ``audit --output`` does."""
+        try:
+            write_atomic(path, dumps(self.to_dict()))
+        except OSError as exc:
+            raise TecurateError(write_error(None, path, exc)) from None
+
+    def models_frame(self) -> pd.DataFrame:
+        """One row per (model, representation, split): the grid's metrics as a pandas DataFrame.
+
+        Columns: ``family``, ``config_id``, ``representation`` (raw or te), ``split``, every
+        metric of the split (an unlabelled split has no accuracy: NaN), ``fit_seconds``,
+        ``cached`` and ``params`` (a dict). The predicted class distribution stays in the JSON.
+        """
+        import pandas as pd  # noqa: PLC0415 - only the notebook helpers need pandas here
+
+        rows = []
+        for model in self.to_dict()["models"]:
+            for split, metrics in model["splits"].items():
+                scores = {name: value for name, value in metrics.items() if not isinstance(value, (dict, list))}
+                rows.append({"family": model["family"], "config_id": model["config_id"],
+                             "representation": model["representation"], "split": split, **scores,
+                             "fit_seconds": model["fit_seconds"], "cached": model.get("cached", False),
+                             "params": model["params"]})
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        """The HTML report inside a notebook cell: an ``<iframe srcdoc>`` of the very page
+        ``audit --html`` writes, sandboxed (no script can run, whatever the data holds).
+
+        A frame and not the page inline: the page's stylesheet and Content-Security-Policy are
+        written for a document of its own and would restyle (or not protect) the notebook
+        around it; in a frame of fixed height the report scrolls instead of filling the notebook.
+        """
+        from tecurate.reporting._html import render_html  # noqa: PLC0415 - _html imports this module
+
+        page = render_html(self.to_dict())
+        return (f"<iframe srcdoc=\"{html.escape(page, quote=True)}\" sandbox=\"\" "
+                f"title=\"tecurate audit report\" style=\"width:100%;height:{NOTEBOOK_HEIGHT}px;"
+                "border:1px solid #d0d7de;border-radius:6px\"></iframe>")
 
 
 def plain_data(value: Any, *, digits: int | None = None) -> Any:

@@ -20,6 +20,9 @@ from tecurate.reporting._sanitize import sanitize, sanitize_data
 
 STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 
+EXAMPLE_CHARS = 200
+"""Most characters of the example text the summary shows (the report keeps all of it)."""
+
 
 def verdict_line(report: Mapping[str, Any]) -> Text:
     """One line: the status and the first reason, for ``--quiet`` and the panel title."""
@@ -31,6 +34,21 @@ def verdict_line(report: Mapping[str, Any]) -> Text:
         if len(verdict["reasons"]) > 1:
             line.append(f" (+{len(verdict['reasons']) - 1} more)")
     return line
+
+
+def shorten(text: str, limit: int = EXAMPLE_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis when cut.
+
+    A first word longer than ``limit`` has no boundary to cut at: it alone is cut, so the
+    summary stays bounded whatever a cell holds.
+    """
+    if len(text) <= limit:
+        return text
+    room = limit - 1  # the ellipsis takes one character
+    head = text[:room]
+    if not text[room].isspace():  # head ends inside a word: drop that word
+        head = head[:max(head.rfind(" "), 0)] or head
+    return head.rstrip() + "…"
 
 
 def _pct(value: float | None) -> str:
@@ -112,7 +130,7 @@ def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None)
                 f"{emb['cache_hits']} cache hits)  models: {len(report['models'])} fits"
                 f"{_from_cache(report['models'])}\n")
     head.append("example text: ", style="dim")
-    head.append(report["serialization"]["example"][:200])
+    head.append(shorten(report["serialization"]["example"]))
     parts: list[Any] = [head, collapse_table(report), aotl_table(report), gates_table(report)]
     for warning in report["warnings"]:
         parts.append(Text(f"warning: {warning}", style="yellow"))

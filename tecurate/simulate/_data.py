@@ -1,6 +1,6 @@
 """The real data a simulation draws from: the ID-train pool, fixed real test splits, features.
 
-The table goes through the audit's own first stages (:func:`tecurate.pipeline.load_table` and
+The table goes through the audit's own first stages (:func:`tecurate.pipeline.load` and
 :func:`~tecurate.pipeline.choose_rows`): the same rows, sample and ID/OOD split as an audit. Every used
 row is serialized and embedded once, up front, through the cache: no generation embeds a row,
 so no text is ever embedded twice across generations.
@@ -51,9 +51,9 @@ def load_pool(path: str, config: Any, representations: tuple[str, ...], embedder
               progress: Callable[[int, int], None]) -> Pool:
     """Load, split and featurize; ``config`` is an ``AuditConfig`` (its input, split and embedding knobs)."""
     # Imported here: the settings table imports this package, and the pipeline imports the table.
-    from tecurate.pipeline import choose_rows, load_table
+    from tecurate.pipeline import choose_rows, load
 
-    loaded = load_table(path, config)
+    loaded = load(path, config)
     rows = choose_rows(loaded, config)
     table, target, serializer = loaded.table, loaded.target, loaded.serializer
     frame, codes, sampled, warnings = rows.frame, rows.codes, rows.sampled, rows.warnings

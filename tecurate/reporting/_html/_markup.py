@@ -7,6 +7,8 @@ import html
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from tecurate.reporting._sanitize import sanitize
+
 COLORS = {"raw": "#1f6fb4", "te": "#e0620d"}
 """Raw-feature models in blue, text-embedding models in orange, in every plot."""
 
@@ -16,8 +18,13 @@ MUTED = "#59636e"
 
 
 def esc(value: Any) -> str:
-    """Text from the data, made safe for element content and quoted attributes."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Text from the data, made safe for element content and quoted attributes.
+
+    Control and bidi characters are shown as their escapes (``\\u202e``), as on the terminal
+    (:func:`tecurate.reporting._sanitize.sanitize`): a right-to-left override in a column name
+    would otherwise make the page read it backwards.
+    """
+    return html.escape(sanitize("" if value is None else str(value), keep_newlines=True), quote=True)
 
 
 def num(value: Any, spec: str = ".3f") -> str:
