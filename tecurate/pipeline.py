@@ -253,7 +253,7 @@ def _fit(features: dict[str, np.ndarray], rows: _Rows, n_classes: int, config: A
     """The matched grid: every sampled configuration on both representations."""
     train, tests = rows.splits["id_train"], rows.tests
     fits = FitCache(store, features, rows.codes, train, tests, config.seed) if store is not None else None
-    return run_grid(sample_configs(config.families, config.n_configs, config.seed), features, rows.codes,
+    return run_grid(sample_configs(config.families, config.n_configs), features, rows.codes,
                     train, tests, n_classes=n_classes, collapse_threshold=config.collapse_threshold,
                     seed=config.seed, unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
                     progress=lambda done, total: notify("fit", done, total))

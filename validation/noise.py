@@ -1,0 +1,288 @@
+"""Where the verdict's noise comes from, and whether the gates and ``compare`` now rise above it.
+
+    .venv/bin/python validation/noise.py                 # the committed run (validation/RESULTS.md §6)
+    .venv/bin/python validation/noise.py --append 0.02   # also: the same table with 2% rows appended
+
+Four real tables (``run_validation.DATASETS``) × five seeds, real embedding model, ``--max-rows
+2000``. Every audit goes through the library (``audit``) with the embedding and fit caches; the
+audits are kept (``--work``, pickled), so re-deciding them under other gates or settings costs no
+refit. Audits are made under these configuration draws:
+
+- ``random``: today's draw before this change, ``ParameterSampler`` re-drawn from the audit seed;
+- ``random, configs fixed``: the draw of seed 0 for every seed (split and model seeds vary);
+- ``random, split fixed``: the draw of seed s, audited with seed 0 (only the configurations vary);
+- ``design``: the fixed scrambled-Sobol design (:mod:`tecurate.grid._design`) at ``--design-n``
+  configurations per family, re-decided on its first k (the design is nested: its first k points
+  are the k-point design);
+- ``… truncated``: the template keeps only the first half of the feature columns (a real
+  degradation ``compare`` must catch).
+
+Prints markdown (section 6 of validation/RESULTS.md) to stdout and ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from itertools import permutations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import tecurate.pipeline as pipeline  # noqa: E402
+from tecurate import AuditConfig, audit  # noqa: E402
+from tecurate.analysis import analyze  # noqa: E402
+from tecurate.data import ID_TEST  # noqa: E402
+from tecurate.embedding import SentenceTransformerEmbedder  # noqa: E402
+from tecurate.grid import FAMILIES, ModelConfig  # noqa: E402
+from tecurate.reporting import AuditReport, compare_reports  # noqa: E402
+from validation.run_validation import DATASETS, RealDataset, flips, load_real, real_config, table  # noqa: E402
+
+GATE_NAMES = ("te_collapse_rate", "te_only_collapse", "spurious_aotl")
+
+
+# --- configuration draws -----------------------------------------------------------------------
+
+def random_draw(families: Sequence[str], n_configs: int, seed: int) -> list[ModelConfig]:
+    """The configuration draw before the fixed design: re-drawn from the audit seed."""
+    from sklearn.model_selection import ParameterSampler
+
+    configs = []
+    for offset, family in enumerate(families):
+        sampler = ParameterSampler(dict(FAMILIES[family].grid), n_iter=n_configs, random_state=seed + offset)
+        for i, params in enumerate(sampler):
+            configs.append(ModelConfig(family, f"{family}-{i:02d}", {k: params[k] for k in sorted(params)}))
+    return configs
+
+
+@contextmanager
+def configs_from(draw: Callable[[Sequence[str], int], list[ModelConfig]] | None) -> Iterator[None]:
+    """Make the pipeline fit ``draw``'s configurations (None: the library's own design)."""
+    original = pipeline.sample_configs
+    if draw is not None:
+        pipeline.sample_configs = lambda families, n_configs, *_, **__: draw(families, n_configs)
+    try:
+        yield
+    finally:
+        pipeline.sample_configs = original
+
+
+# --- audits ------------------------------------------------------------------------------------
+
+def truncated_template(frame: pd.DataFrame, dataset: RealDataset) -> str:
+    """A custom template naming only the first half of the feature columns."""
+    features = [c for c in frame.columns if c not in (dataset.target, dataset.shift_col)]
+    return ", ".join(f"{c}: {{{c}}}" for c in features[: max(1, len(features) // 2)])
+
+
+def appended(frame: pd.DataFrame, share: float, seed: int = 12345) -> pd.DataFrame:
+    """The table plus ``share`` new rows: real rows' cells shuffled column by column, at the end."""
+    rng = np.random.default_rng(seed)
+    k = max(1, round(share * len(frame)))
+    new = frame.iloc[rng.choice(len(frame), k, replace=False)].reset_index(drop=True)
+    new = pd.DataFrame({c: rng.permutation(new[c].to_numpy()) for c in new.columns})
+    return pd.concat([frame, new], ignore_index=True)
+
+
+class Runner:
+    """Audits one (dataset, condition, seed) once; later calls load the pickled report."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(args.work).expanduser()
+        self.work.mkdir(parents=True, exist_ok=True)
+        self._model: object | None = None
+        self.seconds: dict[tuple[str, str, int], float] = {}
+
+    @property
+    def model(self) -> object:
+        if self._model is None:
+            self._model = SentenceTransformerEmbedder()
+        return self._model
+
+    def report(self, dataset: RealDataset, condition: str, seed: int, *, draw_seed: int | None = None,
+               audit_seed: int | None = None, n_configs: int = 8, degrade: bool = False,
+               append: float = 0.0, cold: bool = False) -> AuditReport:
+        key = f"{dataset.item}-{condition}-{seed}".replace(" ", "_").replace(",", "")
+        path = self.work / f"{key}.pkl"
+        if path.exists() and not cold:
+            return pickle.loads(path.read_bytes())
+        frame = load_real(dataset)
+        if append:
+            frame = appended(frame, append)
+        overrides: dict[str, object] = {"seed": seed if audit_seed is None else audit_seed, "n_configs": n_configs}
+        if degrade:
+            overrides["template"] = truncated_template(frame, dataset)
+        if cold:
+            overrides["use_cache"] = False
+        config = real_config(dataset, self.args, **overrides)
+        draw = None if draw_seed is None else (lambda fams, n, s=draw_seed: random_draw(fams, n, s))
+        with tempfile.TemporaryDirectory() as tmp, configs_from(draw):
+            csv = Path(tmp) / f"{dataset.item}.csv"
+            frame.to_csv(csv, index=False)
+            start = time.perf_counter()
+            report = audit(str(csv), config, embedder=self.model)
+            self.seconds[(dataset.item, condition, seed)] = time.perf_counter() - start
+        print(f"  {key}: {report.verdict.status} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+        if not cold:
+            path.write_bytes(pickle.dumps(report))
+        return report
+
+
+def collect(runner: Runner, seeds: Sequence[int]) -> dict[str, dict[str, list[AuditReport]]]:
+    """``[condition][dataset] -> one report per seed``."""
+    n = runner.args.design_n
+    plans: dict[str, Callable[[RealDataset, int], AuditReport]] = {
+        "random": lambda d, s: runner.report(d, "random", s, draw_seed=s),
+        "design": lambda d, s: runner.report(d, f"design{n}", s, n_configs=n),
+        "random, configs fixed": lambda d, s: runner.report(d, "random configs fixed", s, draw_seed=0),
+        "random, split fixed": lambda d, s: runner.report(d, "random split fixed", s, draw_seed=s, audit_seed=0),
+        "design, truncated": lambda d, s: runner.report(d, f"design{n} truncated", s, n_configs=n, degrade=True),
+        "random, truncated": lambda d, s: runner.report(d, "random truncated", s, draw_seed=s, degrade=True),
+    }
+    return {name: {d.name: [plan(d, s) for s in seeds] for d in DATASETS} for name, plan in plans.items()}
+
+
+# --- re-deciding -------------------------------------------------------------------------------
+
+def reanalyzed(report: AuditReport, keep: int | None = None, **overrides: object) -> AuditReport:
+    """The report the same fitted models give with only the first ``keep`` configurations per
+    family and the settings ``overrides`` (no refit)."""
+    models = [m for m in report.models if keep is None or int(m.config_id.rsplit("-", 1)[1]) < keep]
+    classes = report.target["classes"]
+    shares = {name: np.array([dist[c] for c in classes]) for name, dist in report.target["distribution"].items()
+              if name != "id_train"}
+    config = replace(AuditConfig(**{k: v for k, v in report.config.items() if k in AuditConfig.__dataclass_fields__}),
+                     **overrides)
+    result = analyze(models, shares, config)
+    return replace(report, models=models, summary=result.summary, aotl=result.aotl, verdict=result.verdict,
+                   config={**report.config, **overrides})
+
+
+def legacy_statuses(report: AuditReport) -> dict[str, str]:
+    """The gates before this change: absolute te collapse > 0.5, te-only > 0.2 (any: warn),
+    spurious te-only line fails, any spurious line warns."""
+    te = max(s.collapse_rate for s in report.summary.representations["te"].values())
+    te_only = max(p.te_only_collapse_rate for p in report.summary.paired.values())
+    flagged = {rep: {s for s, f in fits.items() if f.spurious} for rep, fits in report.aotl.items()}
+    spurious = ("fail" if flagged.get("te", set()) - flagged.get("raw", set())
+                else "warn" if any(flagged.values()) else "pass")
+    return {"te_collapse_rate": "fail" if te > 0.5 else "pass",
+            "te_only_collapse": "fail" if te_only > 0.2 else "warn" if te_only > 0 else "pass",
+            "spurious_aotl": spurious}
+
+
+def statuses(report: AuditReport) -> dict[str, str]:
+    return {g.gate: g.status for g in report.verdict.gates}
+
+
+def flip_cells(per_dataset: dict[str, list[dict[str, str]]]) -> list[str]:
+    """Seeds off the median seed's status per gate, summed over datasets (as §5 counts them)."""
+    cells = []
+    for gate in GATE_NAMES:
+        total, where = 0, []
+        for name, runs in per_dataset.items():
+            k = flips([run[gate] for run in runs])
+            total += k
+            if k:
+                where.append(name.split("/")[1])
+        n = sum(len(runs) for runs in per_dataset.values())
+        statuses_seen = sorted({run[gate] for runs in per_dataset.values() for run in runs})
+        cells.append(f"{total}/{n}" + (f" ({', '.join(where)})" if where else "") + f" [{'/'.join(statuses_seen)}]")
+    return cells
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+def worst(report: AuditReport, get: Callable[[object], float]) -> float:
+    return max(get(p) for p in report.summary.paired.values())
+
+
+FIGURES: dict[str, Callable[[AuditReport], float]] = {
+    "te collapse, id_test": lambda r: r.summary.representations["te"][ID_TEST].collapse_rate,
+    "raw collapse, id_test": lambda r: r.summary.representations["raw"][ID_TEST].collapse_rate,
+    "te-only share, worst split": lambda r: worst(r, lambda p: p.te_only_collapse_rate),
+    "excess te − raw, worst split": lambda r: worst(r, lambda p: p.excess_collapse_rate),
+    "spurious te lines": lambda r: float(sum(f.spurious for f in r.aotl["te"].values())),
+}
+
+
+def decomposition(groups: dict[str, dict[str, list[AuditReport]]]) -> str:
+    """SD over seeds of each figure, per condition, averaged over the datasets."""
+    rows = []
+    for figure, get in FIGURES.items():
+        cells = []
+        for runs in groups.values():
+            sds = [float(np.std([get(r) for r in reports], ddof=1)) for reports in runs.values()]
+            cells.append(f"{np.mean(sds):.3f}")
+        rows.append([figure, *cells])
+    return table(["SD over seeds (mean of 4 datasets)", *groups], rows)
+
+
+# --- compare -------------------------------------------------------------------------------------
+
+def legacy_regression(old: AuditReport, new: AuditReport, allowed: float = 0.05) -> bool:
+    """``compare`` before this change: any watched rate up by more than ``allowed``, a newly
+    spurious line, or a worse verdict (legacy gates)."""
+    for split, p in new.summary.paired.items():
+        q = old.summary.paired.get(split)
+        if q is None:
+            continue
+        te_new, te_old = (r.summary.representations["te"][split].collapse_rate for r in (new, old))
+        gap_new, gap_old = p.median_accuracy_gap, q.median_accuracy_gap
+        if (te_new - te_old > allowed + 1e-9 or p.te_only_collapse_rate - q.te_only_collapse_rate > allowed + 1e-9
+                or (gap_new is not None and gap_old is not None and gap_new - gap_old > allowed + 1e-9)):
+            return True
+    for rep, fits in new.aotl.items():
+        for split, fit in fits.items():
+            before = old.aotl.get(rep, {}).get(split)
+            if before is not None and fit.spurious and not before.spurious:
+                return True
+    order = {"pass": 0, "warn": 1, "fail": 2}
+    old_worst = max(order[s] for s in legacy_statuses(old).values())
+    return max(order[s] for s in legacy_statuses(new).values()) > old_worst
+
+
+def regression(old: AuditReport, new: AuditReport) -> set[str]:
+    """The failing checks of today's ``compare``."""
+    return {c.name for c in compare_reports(old.to_dict(), new.to_dict()).regressions}
+
+
+def pair_rate(pairs: Sequence[tuple[AuditReport, AuditReport]], judge: Callable[[AuditReport, AuditReport], object]) -> str:
+    hits = sum(bool(judge(old, new)) for old, new in pairs)
+    return f"{hits}/{len(pairs)} ({hits / len(pairs):.0%})"
+
+
+def seed_pairs(reports: Sequence[AuditReport]) -> list[tuple[AuditReport, AuditReport]]:
+    return list(permutations(reports, 2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=None, help="also write the markdown here")
+    parser.add_argument("--max-rows", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--design-n", type=int, default=12, help="configurations per family of the design runs")
+    parser.add_argument("--cache-dir", default=None, help="embedding and fit cache [default: ~/.cache/tecurate]")
+    parser.add_argument("--work", default="~/.cache/tecurate/noise", help="where the audits are kept")
+    parser.add_argument("--append", type=float, default=0.0, help="also audit each table with this share of rows appended")
+    parser.add_argument("--collect-only", action="store_true")
+    args = parser.parse_args()
+    runner = Runner(args)
+    runs = collect(runner, range(args.seeds))
+    if args.collect_only:
+        return
+
+
+if __name__ == "__main__":
+    main()
