@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import tecurate.pipeline as pipeline  # noqa: E402
 from tecurate import AuditConfig, audit  # noqa: E402
-from tecurate.analysis import analyze  # noqa: E402
+from tecurate.analysis import GATES, GateContext, analyze  # noqa: E402
 from tecurate.data import ID_TEST  # noqa: E402
 from tecurate.embedding import SentenceTransformerEmbedder  # noqa: E402
 from tecurate.grid import FAMILIES, ModelConfig  # noqa: E402
@@ -150,20 +150,24 @@ def collect(runner: Runner, seeds: Sequence[int]) -> dict[str, dict[str, list[Au
         "design, truncated": lambda d, s: runner.report(d, f"design{n} truncated", s, n_configs=n, degrade=True),
         "random, truncated": lambda d, s: runner.report(d, "random truncated", s, draw_seed=s, degrade=True),
     }
-    return {name: {d.name: [plan(d, s) for s in seeds] for d in DATASETS} for name, plan in plans.items()}
+    degraded = seeds[: runner.args.degraded_seeds]
+    return {name: {d.name: [plan(d, s) for s in (degraded if "truncated" in name else seeds)] for d in DATASETS}
+            for name, plan in plans.items()}
 
 
 # --- re-deciding -------------------------------------------------------------------------------
 
 def reanalyzed(report: AuditReport, keep: int | None = None, **overrides: object) -> AuditReport:
     """The report the same fitted models give with only the first ``keep`` configurations per
-    family and the settings ``overrides`` (no refit)."""
+    family, today's gates at their defaults and the settings ``overrides`` (no refit)."""
     models = [m for m in report.models if keep is None or int(m.config_id.rsplit("-", 1)[1]) < keep]
     classes = report.target["classes"]
     shares = {name: np.array([dist[c] for c in classes]) for name, dist in report.target["distribution"].items()
               if name != "id_train"}
-    config = replace(AuditConfig(**{k: v for k, v in report.config.items() if k in AuditConfig.__dataclass_fields__}),
-                     **overrides)
+    gate_knobs = {setting.name for gate in GATES.values() for setting in gate.settings}
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in report.config.items()
+             if k in AuditConfig.__dataclass_fields__ and k not in gate_knobs}
+    config = replace(AuditConfig(**given), **overrides)
     result = analyze(models, shares, config)
     return replace(report, models=models, summary=result.summary, aotl=result.aotl, verdict=result.verdict,
                    config={**report.config, **overrides})
@@ -182,8 +186,15 @@ def legacy_statuses(report: AuditReport) -> dict[str, str]:
             "spurious_aotl": spurious}
 
 
-def statuses(report: AuditReport) -> dict[str, str]:
-    return {g.gate: g.status for g in report.verdict.gates}
+def statuses(report: AuditReport, confidence: float | None = None) -> dict[str, str]:
+    """The report's gate statuses; with ``confidence``, the collapse gates re-decided at that
+    ``gate_confidence`` (they read only the summary, so this needs no re-analysis)."""
+    out = {g.gate: g.status for g in report.verdict.gates}
+    if confidence is not None:
+        config = replace(AuditConfig(target="y"), gate_confidence=confidence)
+        ctx = GateContext(report.models, report.summary, report.aotl, config)
+        out.update({name: GATES[name].evaluate(ctx).status for name in ("te_collapse_rate", "te_only_collapse")})
+    return out
 
 
 def flip_cells(per_dataset: dict[str, list[dict[str, str]]]) -> list[str]:
@@ -276,13 +287,111 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None, help="embedding and fit cache [default: ~/.cache/tecurate]")
     parser.add_argument("--work", default="~/.cache/tecurate/noise", help="where the audits are kept")
     parser.add_argument("--append", type=float, default=0.0, help="also audit each table with this share of rows appended")
+    parser.add_argument("--degraded-seeds", type=int, default=2, help="seeds of the truncated-template audits")
+    parser.add_argument("--n-configs", type=int, default=8, help="the default n_configs judged for compare and cost")
     parser.add_argument("--collect-only", action="store_true")
     args = parser.parse_args()
     runner = Runner(args)
-    runs = collect(runner, range(args.seeds))
+    seeds = range(args.seeds)
+    runs = collect(runner, seeds)
     if args.collect_only:
         return
+    text = report(runs, args, runner)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
 
+
+def at(runs: dict[str, list[AuditReport]], keep: int | None = None, **overrides: object) -> dict[str, list[AuditReport]]:
+    return {name: [reanalyzed(r, keep, **overrides) for r in reports] for name, reports in runs.items()}
+
+
+def report(runs: dict[str, dict[str, list[AuditReport]]], args: argparse.Namespace, runner: Runner) -> str:
+    n = args.design_n
+    design = {k: at(runs["design"], k) for k in (8, 10, n)}
+    sections = ["### Where the noise comes from\n\n" + decomposition({
+        "random draw (before)": runs["random"],
+        "random, configurations fixed": runs["random, configs fixed"],
+        "random, split and model seed fixed": runs["random, split fixed"],
+        "fixed design, 8 per family": design[8],
+        f"fixed design, {n} per family": design[n],
+    })]
+
+    rows = [["random draw, 8 per family, gates before (today)",
+             *flip_cells({d: [legacy_statuses(r) for r in rs] for d, rs in runs["random"].items()})],
+            ["fixed design, 8 per family, gates before",
+             *flip_cells({d: [legacy_statuses(r) for r in rs] for d, rs in design[8].items()})]]
+    for k in (8, 10, n):
+        for confidence in (0.5, 0.9, 0.95):
+            label = f"fixed design, {k} per family, new gates, gate_confidence {confidence}"
+            rows.append([label, *flip_cells({d: [statuses(r, confidence) for r in rs]
+                                             for d, rs in design[k].items()})])
+    sections.append("### Gate flips over seeds\n\n" + table(["draw, gates", *GATE_NAMES], rows))
+
+    chosen = design[args.n_configs]
+    degraded = at(runs["design, truncated"], args.n_configs)
+    before_pairs = [p for rs in runs["random"].values() for p in seed_pairs(rs)]
+    after_pairs = [p for rs in chosen.values() for p in seed_pairs(rs)]
+    before_caught = [(b, t) for d in runs["random"] for b in runs["random"][d] for t in runs["random, truncated"][d]]
+    after_caught = [(b, t) for d in chosen for b in chosen[d] for t in degraded[d]]
+    compare_rows = [
+        ["before (random draw, point estimates, allowed rise 5%)", pair_rate(before_pairs, legacy_regression),
+         pair_rate(before_caught, legacy_regression)],
+        [f"after (fixed design, {args.n_configs} per family, bounds)", pair_rate(after_pairs, regression),
+         pair_rate(after_caught, regression)],
+    ]
+    which: dict[str, int] = {}
+    for old, new in after_pairs:
+        for name in regression(old, new):
+            which[name] = which.get(name, 0) + 1
+    sections.append("### compare: false regressions and a real degradation\n\n" + table(
+        ["compare", "false regressions (same data, other seed; all ordered seed pairs)",
+         "truncated template caught (all base × degraded seed pairs)"], compare_rows)
+        + f"\n\nChecks behind the remaining false regressions: {which or 'none'}.")
+    sections.append(cost_section(runner, args))
+    if args.append:
+        sections.append(append_section(runner, args))
+    return "\n\n".join(sections)
+
+
+def cost_section(runner: Runner, args: argparse.Namespace) -> str:
+    """Cold audits (no cache at all), seed 0, one per dataset: today's grid vs the chosen one."""
+    rows = []
+    totals = {"before": 0.0, "after": 0.0}
+    for d in DATASETS:
+        before = runner.report(d, "cold random", 0, draw_seed=0, cold=True)
+        after = runner.report(d, "cold design", 0, n_configs=args.n_configs, cold=True)
+        b, a = before.timings["total"], after.timings["total"]
+        totals["before"] += b
+        totals["after"] += a
+        rows.append([d.name, f"{b:.1f}", f"{a:.1f}", f"{a / b - 1:+.0%}"])
+    rows.append(["all four", f"{totals['before']:.1f}", f"{totals['after']:.1f}",
+                 f"{totals['after'] / totals['before'] - 1:+.0%}"])
+    return ("### Cold-audit cost (no embedding or fit cache, seed 0)\n\n"
+            + table(["dataset", "before: 8 random configurations (s)",
+                     f"after: {args.n_configs} design configurations (s)", "change"], rows))
+
+
+def append_section(runner: Runner, args: argparse.Namespace) -> str:
+    """A table vs the same table with ``--append`` rows appended (same seed), against a seed change."""
+    rows = []
+    for d in DATASETS:
+        base = [reanalyzed(runner.report(d, f"design{args.design_n}", s, n_configs=args.design_n), args.n_configs)
+                for s in range(args.seeds)]
+        grown = [reanalyzed(runner.report(d, f"design{args.design_n} append{args.append}", s,
+                                          n_configs=args.design_n, append=args.append), args.n_configs)
+                 for s in range(args.seeds)]
+        moved = sum(statuses(a)[g] != statuses(b)[g] for a, b in zip(base, grown) for g in GATE_NAMES)
+        seed_moved = sum(statuses(a)[g] != statuses(b)[g] for a, b in zip(base, base[1:]) for g in GATE_NAMES)
+        rates = sum(c.delta not in (None, 0.0) for a, b in zip(base, grown)
+                    for c in compare_reports(a.to_dict(), b.to_dict()).checks if c.delta is not None)
+        seed_rates = sum(c.delta not in (None, 0.0) for a, b in zip(base, base[1:])
+                         for c in compare_reports(a.to_dict(), b.to_dict()).checks if c.delta is not None)
+        false = sum(bool(regression(a, b)) for a, b in zip(base, grown))
+        rows.append([d.name, moved, seed_moved, rates, seed_rates, f"{false}/{len(base)}"])
+    return (f"### Appending {args.append:.0%} rows vs changing the seed\n\n"
+            + table(["dataset", "gate statuses moved by the rows", "… by the next seed",
+                     "compare rates moved by the rows", "… by the next seed", "compare regressions (rows)"], rows))
 
 if __name__ == "__main__":
     main()
