@@ -47,7 +47,7 @@ from tecurate.embedding import (
     make_embedder,
 )
 from tecurate.errors import TecurateError
-from tecurate.grid import FitCache, encode_raw, run_grid, sample_configs
+from tecurate.grid import FAMILIES, FitCache, design_record, encode_raw, run_grid, sample_configs
 from tecurate.reporting import AuditReport
 
 Progress = Callable[[str, int, int], None]
@@ -286,6 +286,7 @@ def _report(config: AuditConfig, loaded: _Loaded, rows: _Rows, embedded: _Embedd
         serialization={"template": config.template, "columns": list(loaded.serializer.columns),
                        "example": embedded.texts[0] if embedded.texts else ""},
         embedding=embedded.info,
+        grid=design_record({family: FAMILIES[family].grid for family in config.families}, config.n_configs),
         models=run.models,
         summary=analysis.summary,
         aotl=analysis.aotl,

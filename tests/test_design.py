@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
+from conftest import ConstantEmbedder, make_frame
 
+from tecurate import AuditConfig, audit
 from tecurate.grid import FAMILIES, sample_configs
 from tecurate.grid._design import design_points, grid_size
+from tecurate.reporting import schema
 
 
 def test_the_configurations_do_not_depend_on_the_audit():
@@ -45,3 +49,17 @@ def test_more_configurations_than_the_grid_holds_fit_every_combination_once():
     assert len(full) == grid_size(grid) == 32
     assert len({tuple(map(repr, p.values())) for p in full}) == 32
     assert len(sample_configs(["logreg"], 1000)) == 32
+
+
+def test_the_report_records_the_design_and_the_configurations_it_fitted(tmp_path):
+
+    path = tmp_path / "t.csv"
+    make_frame().to_csv(path, index=False)
+    config = AuditConfig(target="label", shift_col="region", min_domain_rows=100, n_configs=40, n_jobs=1,
+                         families=("logreg",), n_bootstrap=20, spurious_resamples=5, use_cache=False)
+    report = audit(str(path), config, embedder=ConstantEmbedder())
+    assert report.grid == {"design": "scrambled-sobol", "design_seed": 0, "n_configs": {"logreg": 32}}
+    assert len(report.models) == 2 * 32
+    data = report.to_dict()
+    assert data["grid"] == report.grid
+    jsonschema.validate(data, schema())

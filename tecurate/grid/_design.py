@@ -57,3 +57,9 @@ def design_points(grid: Mapping[str, Sequence[Any]], n: int, seed: int = DESIGN_
                 break
         m = int(log2(sobol.num_generated))
     return [{name: grid[name][i] for name, i in zip(names, point)} for point in chosen]
+
+
+def design_record(grids: Mapping[str, Mapping[str, Sequence[Any]]], n: int, seed: int = DESIGN_SEED) -> dict[str, Any]:
+    """What the report records of the design: its name, its seed and each family's configuration count."""
+    return {"design": DESIGN, "design_seed": seed,
+            "n_configs": {family: min(n, grid_size(grid)) for family, grid in grids.items()}}

@@ -23,7 +23,7 @@ from tecurate.errors import TecurateError
 SCHEMA_VERSION = "1.0"
 
 _ORDER = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
-          "serialization", "embedding", "models", "summary", "aotl", "agreement", "verdict", "stability",
+          "serialization", "embedding", "grid", "models", "summary", "aotl", "agreement", "verdict", "stability",
           "timings", "warnings")
 """The top-level keys of a report, in the order the JSON file lists them."""
 
@@ -48,6 +48,8 @@ class AuditReport:
     warnings: list[str]
     agreement: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     """Agreement-on-the-line estimates of OOD accuracy (tecurate.analysis._agreement)."""
+    grid: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The configurations' design (tecurate.grid._design): its name, seed and count per family."""
     stability: Any = None
     """Spread of the headline figures over ``--repeats`` seeds (tecurate.analysis._stability);
     None for one seed."""
