@@ -14,7 +14,7 @@ from tecurate.analysis._gate import SPLIT, GateContext, GateResult, Rise, gate_t
 from tecurate.analysis._gate_bounds import GATE_CONFIDENCE, excess_bounds, paired_excess, z_score
 
 MAX_COLLAPSE_RATE = gate_threshold(
-    "max_collapse_rate", 0.1, "Fail when te models collapse more often than raw models with the same "
+    "max_collapse_rate", 0.05, "Fail when te models collapse more often than raw models with the same "
     "configurations by more than this, on some split (lower confidence bound of the excess).")
 MAX_COLLAPSE_REGRESSION = regression_threshold(
     "max_collapse_regression", "Largest allowed rise of a split's excess collapse rate te - raw.")

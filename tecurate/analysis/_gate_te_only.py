@@ -10,7 +10,7 @@ from tecurate.analysis._gate import SPLIT, GateContext, GateResult, Rise, gate_t
 from tecurate.analysis._gate_bounds import te_only_bounds, wilson, z_score
 
 MAX_TE_ONLY_COLLAPSE_RATE = gate_threshold(
-    "max_te_only_collapse_rate", 0.2, "Fail when the share of matched pairs that collapse on te only exceeds "
+    "max_te_only_collapse_rate", 0.3, "Fail when the share of matched pairs that collapse on te only exceeds "
     "this (lower confidence bound); any is a warning.")
 MAX_TE_ONLY_REGRESSION = regression_threshold("max_te_only_regression",
                                               "Largest allowed rise of a split's te-only collapse rate.")
