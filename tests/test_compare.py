@@ -116,6 +116,11 @@ def test_a_newly_spurious_line_and_a_worse_verdict_regress(report):
         fits["te"][split]["spurious"] = fits is new["aotl"]
     new["aotl"]["te"][split]["reasons"] = ["collapse_inflated"]
     new["verdict"]["status"] = {"pass": "warn", "warn": "fail", "fail": "fail"}[report["verdict"]["status"]]
+    unmoved = compare_reports(report, new)
+    assert _check(unmoved, "spurious_aotl", f"te {split}").status == "pass"
+    assert "the spurious_aotl gate did not get worse" in _check(unmoved, "spurious_aotl", f"te {split}").message
+    for gates, status in ((report["verdict"]["gates"], "pass"), (new["verdict"]["gates"], "fail")):
+        next(g for g in gates if g["gate"] == "spurious_aotl")["status"] = status
     comparison = compare_reports(report, new)
     check = _check(comparison, "spurious_aotl", f"te {split}")
     assert check.status == "fail" and "newly spurious (collapse_inflated)" in check.message

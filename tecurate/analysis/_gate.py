@@ -90,6 +90,9 @@ class Flag:
     """The entry's field listing why it is flagged."""
     entry: str = "line"
     """What one entry is called ("the old report has no such line")."""
+    gate: str | None = None
+    """A gate that decides on more than the entries' flags: a newly flagged entry is a regression
+    only when that gate's status got worse too (else a note in the check's message)."""
 
 
 Watch = Rise | Flag

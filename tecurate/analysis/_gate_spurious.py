@@ -68,7 +68,8 @@ class SpuriousAotl:
                    "warning when the raw route's is too (then the grid, not the embeddings, produced the "
                    "collapse).")
     settings = (SPURIOUS_SUPPORT, SPURIOUS_RESAMPLES)
-    watches = (Flag("spurious_aotl", "accuracy-on-the-line", ("aotl",), "spurious", "reasons"),)
+    watches = (Flag("spurious_aotl", "accuracy-on-the-line", ("aotl",), "spurious", "reasons",
+                    gate="spurious_aotl"),)
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         need = ctx.config.spurious_support

@@ -210,7 +210,9 @@ def _spread_bounds(rise: Rise, report: Mapping[str, Any], scope: str, z: float) 
 
 
 def _flag_checks(flag: Flag, old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[Check], list[str]]:
-    """An entry that was not flagged and now is, and that both reports have, is a regression.
+    """An entry that was not flagged and now is, and that both reports have, is a regression
+    (when ``flag.gate`` is set, only if that gate got worse too: the spurious gate judges lines on
+    resampled grids, and a line's own flag flips with the split).
 
     Flagged entries the old report lacks come back as notes: nothing to compare with.
     """
@@ -232,9 +234,19 @@ def _flag_checks(flag: Flag, old: Mapping[str, Any], new: Mapping[str, Any]) -> 
             if entry[flag.reasons]:
                 message += f" ({', '.join(entry[flag.reasons])})"
             newly = entry[name] and not before[name]
+            if newly and flag.gate is not None and not _gate_worsened(flag.gate, old, new):
+                newly = False
+                message += f"; the {flag.gate} gate did not get worse"
             checks.append(Check(flag.check, scope, before[name], entry[name], None, None,
                                 "fail" if newly else "pass", message))
     return checks, notes
+
+
+def _gate_worsened(gate: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether ``gate``'s status is more severe in ``new`` (True when either report lacks it)."""
+    statuses = [{g.get("gate"): g.get("status") for g in report["verdict"].get("gates", ())}.get(gate)
+                for report in (old, new)]
+    return None in statuses or severity(statuses[1]) > severity(statuses[0])
 
 
 def _verdict_check(old: str, new: str) -> Check:
