@@ -56,7 +56,16 @@ from tecurate.embedding import (
     make_embedder,
 )
 from tecurate.errors import TecurateError
-from tecurate.grid import FitCache, ModelConfig, encode_raw, find_leaks, run_grid, sample_configs
+from tecurate.grid import (
+    FAMILIES,
+    FitCache,
+    ModelConfig,
+    design_record,
+    encode_raw,
+    find_leaks,
+    run_grid,
+    sample_configs,
+)
 from tecurate.reporting import AuditReport
 
 Progress = Callable[[str, int, int], None]
@@ -264,7 +273,7 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
     store = _embedding_cache(config)
     with clock.stage("split"):
         rows = choose_rows(loaded, config)
-        configs = sample_configs(config.families, config.n_configs, config.seed)
+        configs = sample_configs(config.families, config.n_configs)
     model = embedder.get()
     with clock.stage("serialize"):
         texts = loaded.serializer.serialize(rows.frame)
@@ -282,7 +291,7 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
                            predictions=run.predictions)
     notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
-                   _fitted_per_family(configs), analysis, clock.total())
+                   analysis, clock.total())
 
 
 def load(data: Source, config: AuditConfig) -> Loaded:
@@ -397,7 +406,7 @@ def _class_shares(rows: Rows, n_classes: int, *, include_train: bool = False) ->
 
 
 def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded, run: GridRun,
-            fitted: dict[str, int], analysis: Analysis, timings: dict[str, float]) -> AuditReport:
+            analysis: Analysis, timings: dict[str, float]) -> AuditReport:
     table, target = loaded.table, loaded.target
     shares = _class_shares(rows, len(target.classes), include_train=True)
     return AuditReport(
@@ -416,8 +425,8 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
         serialization={"template": config.template, "columns": list(loaded.serializer.columns),
                        "example": embedded.texts[0] if embedded.texts else ""},
         embedding=embedded.info,
+        grid=design_record({family: FAMILIES[family].grid for family in config.families}, config.n_configs),
         models=run.models,
-        grid={"n_configs": fitted},
         summary=analysis.summary,
         aotl=analysis.aotl,
         agreement=analysis.agreement,

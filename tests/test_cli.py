@@ -61,7 +61,7 @@ def test_format_json_puts_the_report_on_stdout(table, fake_embedder):
 def test_collapsed_embeddings_fail_the_gate_with_exit_1(table, tmp_path, fake_embedder):
     fake_embedder(ConstantEmbedder)
     out = tmp_path / "report.json"
-    result = run("audit", str(table), "--target", "label", *FAST, "--output", str(out))
+    result = run("audit", str(table), "--target", "label", *FAST, "--n-configs", "8", "--output", str(out))
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     assert report["verdict"]["status"] == "fail"
@@ -174,7 +174,7 @@ def test_schema_command_prints_the_shipped_schema():
 def test_report_command_renders_a_saved_report(table, tmp_path, fake_embedder):
     fake_embedder(ConstantEmbedder)
     out = tmp_path / "r.json"
-    run("audit", str(table), "--target", "label", *FAST, "--output", str(out), "-q")
+    run("audit", str(table), "--target", "label", *FAST, "--n-configs", "8", "--output", str(out), "-q")
     rendered = run("report", str(out))
     assert rendered.exit_code == 1
     assert "FAIL" in rendered.stderr and "Collapse and accuracy per split" in rendered.stderr
@@ -296,10 +296,10 @@ def two_reports(table, tmp_path, fake_embedder):
     One te-only collapse of the two configurations is allowed, so the healthy report does not hang
     on which of its few test rows the split drew."""
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
-    knobs = ["--target", "label", *FAST, "--max-te-only-collapse-rate", "0.5", "-q"]
-    run("audit", str(table), *knobs, "--output", str(good))
+    run("audit", str(table), "--target", "label", *FAST, "--n-configs", "16", "--max-collapse-rate", "1",
+        "--max-te-only-collapse-rate", "1", "--output", str(good), "-q")
     fake_embedder(ConstantEmbedder)
-    run("audit", str(table), *knobs, "--output", str(bad))
+    run("audit", str(table), "--target", "label", *FAST, "--n-configs", "16", "--output", str(bad), "-q")
     return good, bad
 
 

@@ -35,19 +35,73 @@ def test_a_report_against_itself_has_no_regression(report):
 @pytest.mark.parametrize("rise, regressed",
                          [(0.05, False), (0.05 + 1e-12, False), (0.06, True), (-0.3, False)])
 def test_a_rate_regresses_only_beyond_its_threshold(report, rise, regressed):
-    new = copy.deepcopy(report)
+    """Reports without the counts (older ones) are judged on the point estimates."""
+    old, new = _without_counts(report), _without_counts(report)
     split = list(new["summary"]["paired"])[-1]
     new["summary"]["paired"][split]["te_only_collapse_rate"] += rise
-    check = _check(compare_reports(report, new, {"max_te_only_regression": 0.05}),
+    check = _check(compare_reports(old, new, {"max_te_only_regression": 0.05}),
                    "te_only_collapse_rate", split)
     assert (check.status == "fail") == regressed
-    assert check.delta == pytest.approx(rise)
+    assert check.delta == pytest.approx(rise) and check.margin is None
+
+
+def _without_counts(report):
+    bare = copy.deepcopy(report)
+    for entry in bare["summary"]["paired"].values():
+        for key in ("n_te_only", "n_raw_only", "excess_collapse_rate"):
+            entry.pop(key)
+    return bare
+
+
+def _with_pairs(report, n_te_only, n_raw_only, n=24):
+    """The report with every split's matched pairs set to these counts."""
+    out = copy.deepcopy(report)
+    for entry in out["summary"]["paired"].values():
+        entry.update(n_pairs=n, n_te_only=n_te_only, n_raw_only=n_raw_only, te_only_collapse_rate=n_te_only / n,
+                     raw_only_collapse_rate=n_raw_only / n, excess_collapse_rate=(n_te_only - n_raw_only) / n)
+    return out
+
+
+@pytest.mark.parametrize("old_counts, new_counts, regressed", [
+    ((5, 2), (8, 1), False),   # te-only 21% -> 33%, excess 12% -> 29%: a seed change does this
+    ((5, 2), (5, 2), False),
+    ((2, 2), (16, 0), True),   # the embedding now collapses two thirds of the grid
+])
+def test_a_rise_counts_only_beyond_the_audits_own_noise(report, old_counts, new_counts, regressed):
+    old, new = _with_pairs(report, *old_counts), _with_pairs(report, *new_counts)
+    comparison = compare_reports(old, new)
+    split = list(new["summary"]["paired"])[0]
+    for name in ("te_collapse_rate", "te_only_collapse_rate"):
+        check = _check(comparison, name, split)
+        assert (check.status == "fail") == regressed
+        assert check.margin > 0 and "the counts' confidence bounds explain" in check.message
+    point = compare_reports(_without_counts(old), _without_counts(new))
+    assert bool(point.regressions) == (old_counts != new_counts)
+
+
+def test_with_repeats_the_seeds_spread_bounds_a_rise(report):
+    old, new = _with_pairs(report, 5, 2), _with_pairs(report, 8, 1)
+    split = list(new["summary"]["paired"])[0]
+
+    def spread(low, high):
+        return {"figures": [{"figure": "te_only_collapse_rate", "representation": None, "split": split,
+                             "min": low, "max": high}]}
+
+    old["stability"], new["stability"] = spread(0.1, 0.3), spread(0.2, 0.4)
+    check = _check(compare_reports(old, new), "te_only_collapse_rate", split)
+    assert check.status == "pass" and "the seeds' spreads explain" in check.message
+    assert check.margin == pytest.approx(((8 / 24 - 0.2) ** 2 + (0.3 - 5 / 24) ** 2) ** 0.5, abs=1e-6)
+    new["stability"] = spread(0.33, 0.5)
+    old["stability"] = spread(0.2, 0.21)
+    assert _check(compare_reports(old, new), "te_only_collapse_rate", split).status == "fail"
 
 
 def test_each_quantity_has_its_own_threshold(report):
     new = copy.deepcopy(report)
-    new["summary"]["representations"]["te"]["id_test"]["collapse_rate"] += 0.2
     new["summary"]["paired"]["id_test"]["median_accuracy_gap"] += 0.2
+    report, new = _without_counts(report), _without_counts(new)
+    new["summary"]["paired"]["id_test"]["excess_collapse_rate"] = 0.2
+    report["summary"]["paired"]["id_test"]["excess_collapse_rate"] = 0.0
     loose = compare_reports(report, new, {"max_collapse_regression": 0.25, "max_gap_regression": 0.25})
     assert not loose.regressions
     strict = compare_reports(report, new, {"max_collapse_regression": 0.25, "max_gap_regression": 0.1})
@@ -62,6 +116,11 @@ def test_a_newly_spurious_line_and_a_worse_verdict_regress(report):
         fits["te"][split]["spurious"] = fits is new["aotl"]
     new["aotl"]["te"][split]["reasons"] = ["collapse_inflated"]
     new["verdict"]["status"] = {"pass": "warn", "warn": "fail", "fail": "fail"}[report["verdict"]["status"]]
+    unmoved = compare_reports(report, new)
+    assert _check(unmoved, "spurious_aotl", f"te {split}").status == "pass"
+    assert "the spurious_aotl gate did not get worse" in _check(unmoved, "spurious_aotl", f"te {split}").message
+    for gates, status in ((report["verdict"]["gates"], "pass"), (new["verdict"]["gates"], "fail")):
+        next(g for g in gates if g["gate"] == "spurious_aotl")["status"] = status
     comparison = compare_reports(report, new)
     check = _check(comparison, "spurious_aotl", f"te {split}")
     assert check.status == "fail" and "newly spurious (collapse_inflated)" in check.message

@@ -63,7 +63,7 @@ def test_awkward_text_is_escaped_and_control_characters_dropped(report):
 def test_a_comparison_is_one_case_per_check(report):
     worse = copy.deepcopy(report)
     split = next(iter(worse["summary"]["representations"]["te"]))
-    worse["summary"]["representations"]["te"][split]["collapse_rate"] += 0.5
+    worse["summary"]["paired"][split].update(excess_collapse_rate=0.5, n_te_only=12, n_raw_only=0, n_pairs=24)
     comparison = compare_reports(report, worse)
     root, cases = _cases(compare_junit(comparison))
     assert len(cases) == len(comparison.checks)

@@ -73,7 +73,7 @@ def test_analyze_redecides_the_same_models_under_other_thresholds(table):
     from conftest import ConstantEmbedder
 
     config = AuditConfig(target="label", shift_col="region", min_domain_rows=100, **FAST)
-    report = audit(str(table), config, embedder=ConstantEmbedder())
+    report = audit(str(table), replace(config, n_configs=8), embedder=ConstantEmbedder())
     gate = {g.gate: g.status for g in report.verdict.gates}
     assert gate["te_collapse_rate"] == "fail"
     lenient = analyze(report.models, _shares(report), replace(config, max_collapse_rate=1.0))

@@ -63,7 +63,7 @@ def test_the_verdict_line_names_the_status_and_first_reason(report):
 
 def test_the_comparison_fits_100_columns(report):
     worse = copy.deepcopy(report)
-    worse["summary"]["representations"]["te"]["id_test"]["collapse_rate"] += 0.5
+    worse["summary"]["paired"]["id_test"].update(excess_collapse_rate=0.5, n_te_only=12, n_raw_only=0, n_pairs=24)
     worse["config"]["template"] = "kv"
     lines = _lines(comparison_summary(compare_reports(report, worse)))
     assert max(cell_len(line) for line in lines) <= 100

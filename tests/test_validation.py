@@ -84,7 +84,7 @@ def test_planted_threshold_collapses_on_te_only(real_runs):
     assert collapse_flagged(report)
     te, raw = (report.summary.representations[r]["id_test"] for r in ("te", "raw"))
     assert te.collapse_rate > raw.collapse_rate
-    assert report.summary.paired["id_test"].te_only_collapse_rate > AuditConfig(target="y").max_te_only_collapse_rate
+    assert report.summary.paired["id_test"].excess_collapse_rate > AuditConfig(target="y").max_collapse_rate
 
 
 def test_salient_word_mirror_learns_on_both_routes(real_runs):

@@ -237,9 +237,10 @@ def as_grid_run(shift: PlantedShift, *, labelled: bool = True, representation: s
 
 
 def collapse_flagged(report: AuditReport) -> bool:
-    """The collapse flag scored in validation: the te-only collapse gate fails (more matched pairs
-    than ``max_te_only_collapse_rate`` collapse on te only, on the worst split)."""
-    return any(g.gate == "te_only_collapse" and g.status == "fail" for g in report.verdict.gates)
+    """The collapse flag scored in validation: a collapse gate fails (the excess te − raw collapse
+    over matched configurations, or the te-only share, above its limit beyond chance)."""
+    return any(g.gate in ("te_collapse_rate", "te_only_collapse") and g.status == "fail"
+               for g in report.verdict.gates)
 
 
 def precision_recall(truth: list[bool], flagged: list[bool]) -> tuple[float | None, float | None]:

@@ -8,6 +8,7 @@ from tecurate.analysis._agreement import aline_estimates, fit_agreement, pairwis
 from tecurate.analysis._analyze import Analysis, analyze
 from tecurate.analysis._aotl import REASONS, SPURIOUS_SETTINGS, AotlFit, SpuriousThresholds, assess_line, fit_aotl
 from tecurate.analysis._gate import SPLIT, Flag, Gate, GateContext, GateResult, Rise, Watch
+from tecurate.analysis._gate_bounds import REGRESSION_CONFIDENCE, z_score
 from tecurate.analysis._gates import GATES, Verdict, decide
 from tecurate.analysis._line import LineFit, fit_line, probit
 from tecurate.analysis._metrics import (
@@ -31,6 +32,7 @@ from tecurate.analysis._summary import PairedSummary, SplitSummary, Summary, sum
 
 __all__ = [
     "GATES",
+    "REGRESSION_CONFIDENCE",
     "SPLIT",
     "REASONS",
     "REPRESENTATIONS",
@@ -79,4 +81,5 @@ __all__ = [
     "probit",
     "split_metrics",
     "summarize",
+    "z_score",
 ]

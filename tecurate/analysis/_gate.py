@@ -9,9 +9,9 @@ validation and the README row come with them. Adding a gate is one module and on
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tecurate.analysis._aotl import AotlFit
 from tecurate.analysis._records import ModelResult
@@ -46,6 +46,11 @@ class GateContext:
     config: AuditConfig
 
 
+Bounds = Callable[[Mapping[str, Any], float], "tuple[float, float] | None"]
+"""``bounds(entry, z)``: (low, high) of a figure at one-sided normal quantile ``z``, from the
+report entry holding it (the mapping its path ends in); None when the entry lacks the counts."""
+
+
 @dataclass(frozen=True)
 class Rise:
     """A per-split figure of the saved report that ``compare`` fails when it rises too much."""
@@ -63,6 +68,12 @@ class Rise:
     """The largest allowed rise, a ``compare`` knob; unset, ``--max-regression`` applies."""
     percent: bool = True
     """Messages show the figure as a percentage (else as a signed number)."""
+    bounds: Bounds | None = None
+    """The figure's confidence bounds from its own counts; without them (or without the counts,
+    in an older report) a rise is judged on the point estimates."""
+    spread: tuple[str, str | None] | None = None
+    """(figure, representation) of the figure in a ``--repeats`` report's ``stability`` section,
+    whose range over seeds then bounds it instead."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,9 @@ class Flag:
     """The entry's field listing why it is flagged."""
     entry: str = "line"
     """What one entry is called ("the old report has no such line")."""
+    gate: str | None = None
+    """A gate that decides on more than the entries' flags: a newly flagged entry is a regression
+    only when that gate's status got worse too (else a note in the check's message)."""
 
 
 Watch = Rise | Flag

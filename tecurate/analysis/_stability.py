@@ -76,6 +76,7 @@ def headline_figures(report: AuditReport) -> dict[FigureKey, float | None]:
             figures[("collapse_rate", rep, split)] = s.collapse_rate
     for split, p in report.summary.paired.items():
         figures[("te_only_collapse_rate", None, split)] = p.te_only_collapse_rate
+        figures[("excess_collapse_rate", None, split)] = p.excess_collapse_rate
         figures[("median_accuracy_gap", None, split)] = p.median_accuracy_gap
     for rep, fits in report.aotl.items():
         for split, fit in fits.items():

@@ -46,6 +46,12 @@ class PairedSummary:
     te_only_collapse_rate: float
     """Share of pairs where the te model collapsed and the raw model did not."""
     raw_only_collapse_rate: float
+    n_te_only: int
+    """Pairs where only the te model collapsed (the count behind ``te_only_collapse_rate``)."""
+    n_raw_only: int
+    excess_collapse_rate: float
+    """te collapse rate − raw collapse rate over the pairs: what the embedding adds to the grid's
+    own collapse (the same configurations collapse on raw features too)."""
     median_accuracy_gap: float | None
     """Median of raw accuracy − te accuracy; positive means the embeddings cost accuracy.
     None on an unlabelled split (collapse needs no labels, accuracy does)."""
@@ -97,10 +103,14 @@ def _summarize_pairs(pairs: Sequence[tuple[Metrics, Metrics]]) -> PairedSummary:
     te_collapsed = np.array([te.collapsed for _, te in pairs])
     raw_acc, te_acc = _accuracies([r for r, _ in pairs]), _accuracies([t for _, t in pairs])
     gap = None if raw_acc is None or te_acc is None else float(np.median(raw_acc - te_acc))
+    te_only, raw_only = int((te_collapsed & ~raw_collapsed).sum()), int((raw_collapsed & ~te_collapsed).sum())
     return PairedSummary(
         n_pairs=len(pairs),
-        te_only_collapse_rate=float(np.mean(te_collapsed & ~raw_collapsed)),
-        raw_only_collapse_rate=float(np.mean(raw_collapsed & ~te_collapsed)),
+        te_only_collapse_rate=te_only / len(pairs),
+        raw_only_collapse_rate=raw_only / len(pairs),
+        n_te_only=te_only,
+        n_raw_only=raw_only,
+        excess_collapse_rate=(te_only - raw_only) / len(pairs),
         median_accuracy_gap=gap,
     )
 

@@ -5,6 +5,7 @@ the fits is due to the representation alone. Model families are specs in one reg
 :data:`FAMILIES`: register a :class:`Family` and ``--families`` accepts its name.
 """
 
+from tecurate.grid._design import design_record
 from tecurate.grid._families import FAMILIES, default_families
 from tecurate.grid._family import Family
 from tecurate.grid._features import encode_raw
@@ -28,6 +29,7 @@ __all__ = [
     "ModelConfig",
     "array_digest",
     "default_families",
+    "design_record",
     "encode_raw",
     "find_leaks",
     "prediction_metrics",

@@ -1,4 +1,4 @@
-"""The matched model grid: one sampled configuration, fitted on raw features and on embeddings.
+"""The matched model grid: one configuration of the design, fitted on raw features and on embeddings.
 
 The same parameter dict and the same seed are used for both representations, so any
 difference between the two fits is due to the representation alone. What a family's grid and
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.model_selection import ParameterSampler
 from threadpoolctl import threadpool_limits
 
 from tecurate.analysis import (
@@ -32,6 +31,7 @@ from tecurate.analysis import (
     prediction_entropy,
     split_metrics,
 )
+from tecurate.grid._design import DESIGN_SEED, design_points
 from tecurate.grid._families import FAMILIES
 
 if TYPE_CHECKING:
@@ -55,19 +55,15 @@ MAX_SEED = 2**32 - 1
 """The largest seed numpy and scikit-learn accept; the settings table bounds ``--seed`` by it."""
 
 
-def sample_configs(families: Sequence[str], n_configs: int, seed: int) -> list[ModelConfig]:
-    """``n_configs`` distinct configurations per family, reproducible from ``seed``; every
-    configuration of a family whose grid is smaller (:attr:`Family.size`)."""
-    configs = []
-    for offset, family in enumerate(families):
-        spec = FAMILIES[family]
-        # Capped here, so scikit-learn draws the same configurations without warning about it.
-        sampler = ParameterSampler(dict(spec.grid), n_iter=min(n_configs, spec.size),
-                                   random_state=(seed + offset) % (MAX_SEED + 1))
-        for i, params in enumerate(sampler):
-            ordered = {k: params[k] for k in sorted(params)}
-            configs.append(ModelConfig(family, f"{family}-{i:02d}", ordered))
-    return configs
+def sample_configs(families: Sequence[str], n_configs: int, seed: int = DESIGN_SEED) -> list[ModelConfig]:
+    """``n_configs`` distinct configurations per family (its whole grid when that is smaller).
+
+    They are the points of the fixed design (:mod:`tecurate.grid._design`), so ``seed`` is the
+    design's own seed, not the audit's: every audit seed and every dataset fits the same ones.
+    """
+    return [ModelConfig(family, f"{family}-{i:02d}", params)
+            for family in families
+            for i, params in enumerate(design_points(FAMILIES[family].grid, n_configs, seed))]
 
 
 def prediction_metrics(y_pred: np.ndarray, n_classes: int, collapse_threshold: float) -> PredictionMetrics:

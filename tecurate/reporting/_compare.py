@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from math import sqrt
 from typing import Any
 
-from tecurate.analysis import GATES, SPLIT, Flag, Rise
+from tecurate.analysis import GATES, REGRESSION_CONFIDENCE, SPLIT, Flag, Rise, z_score
 from tecurate.errors import TecurateError
 from tecurate.status import exit_code, severity, worst
 
@@ -38,6 +39,9 @@ class Check:
     threshold: float | None
     status: str
     message: str
+    margin: float | None = None
+    """How much of a rise the audits' own noise explains (:func:`_noise_margin`); a rise is a
+    regression only beyond ``threshold + margin``. None where no bounds were available."""
 
 
 @dataclass(frozen=True)
@@ -161,15 +165,55 @@ def _rise_check(rise: Rise, scope: str, old_report: Mapping[str, Any], new_repor
         return Check(rise.check, scope, old, new, None, threshold, "pass",
                      f"{rise.what} on {scope}: {show(old)} -> {show(new)} (not comparable)")
     delta = new - old
-    worse = delta > threshold + _TOLERANCE
+    margin, source = _noise_margin(rise, scope, old_report, new_report, old, new)
+    worse = delta > threshold + (margin or 0.0) + _TOLERANCE
     verb = "rose" if delta > 0 else "fell" if delta < 0 else "stayed"
     limit = f"{threshold:.0%}" if rise.percent else f"{threshold:.3f}"
+    noise = "" if margin is None else f", {source} explain {margin:.0%} more"
     return Check(rise.check, scope, old, new, delta, threshold, "fail" if worse else "pass",
-                 f"{rise.what} on {scope} {verb}: {show(old)} -> {show(new)} (allowed rise {limit})")
+                 f"{rise.what} on {scope} {verb}: {show(old)} -> {show(new)} (allowed rise {limit}{noise})",
+                 None if margin is None else round(margin, 6))
+
+
+def _noise_margin(rise: Rise, scope: str, old_report: Mapping[str, Any], new_report: Mapping[str, Any],
+                  old: float, new: float) -> tuple[float | None, str]:
+    """The part of a rise new − old that the two audits' own noise explains, and its source.
+
+    Each report bounds its figure: by the range over seeds when both were made with
+    ``--repeats``, else by a confidence bound from the figure's counts (``Rise.bounds``). The
+    rise's lower bound then follows from the two (Newcombe's / Zou's MOVER:
+    ``sqrt((new − new_low)² + (old_high − old)²)``). Without bounds on both sides, None.
+    """
+    z = z_score(REGRESSION_CONFIDENCE)
+    for source, bound in (("the seeds' spreads", _spread_bounds), ("the counts' confidence bounds", _count_bounds)):
+        old_bounds, new_bounds = bound(rise, old_report, scope, z), bound(rise, new_report, scope, z)
+        if old_bounds is not None and new_bounds is not None:
+            return float(sqrt(max(0.0, new - new_bounds[0]) ** 2 + max(0.0, old_bounds[1] - old) ** 2)), source
+    return None, ""
+
+
+def _count_bounds(rise: Rise, report: Mapping[str, Any], scope: str, z: float) -> tuple[float, float] | None:
+    entry = _figure(report, rise.path[:-1], scope)
+    return None if rise.bounds is None or not isinstance(entry, Mapping) else rise.bounds(entry, z)
+
+
+def _spread_bounds(rise: Rise, report: Mapping[str, Any], scope: str, z: float) -> tuple[float, float] | None:
+    """(min, max) of the figure over a ``--repeats`` report's seeds; None for one seed."""
+    stability = report.get("stability")
+    if rise.spread is None or not isinstance(stability, Mapping):
+        return None
+    figure, representation = rise.spread
+    for spread in stability.get("figures", ()):
+        if (spread.get("figure"), spread.get("representation"), spread.get("split")) == (figure, representation, scope):
+            low, high = spread.get("min"), spread.get("max")
+            return None if low is None or high is None else (float(low), float(high))
+    return None
 
 
 def _flag_checks(flag: Flag, old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[Check], list[str]]:
-    """An entry that was not flagged and now is, and that both reports have, is a regression.
+    """An entry that was not flagged and now is, and that both reports have, is a regression
+    (when ``flag.gate`` is set, only if that gate got worse too: the spurious gate judges lines on
+    resampled grids, and a line's own flag flips with the split).
 
     Flagged entries the old report lacks come back as notes: nothing to compare with.
     """
@@ -191,9 +235,19 @@ def _flag_checks(flag: Flag, old: Mapping[str, Any], new: Mapping[str, Any]) -> 
             if entry[flag.reasons]:
                 message += f" ({', '.join(entry[flag.reasons])})"
             newly = entry[name] and not before[name]
+            if newly and flag.gate is not None and not _gate_worsened(flag.gate, old, new):
+                newly = False
+                message += f"; the {flag.gate} gate did not get worse"
             checks.append(Check(flag.check, scope, before[name], entry[name], None, None,
                                 "fail" if newly else "pass", message))
     return checks, notes
+
+
+def _gate_worsened(gate: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether ``gate``'s status is more severe in ``new`` (True when either report lacks it)."""
+    statuses = [{g.get("gate"): g.get("status") for g in report["verdict"].get("gates", ())}.get(gate)
+                for report in (old, new)]
+    return None in statuses or severity(statuses[1]) > severity(statuses[0])
 
 
 def _verdict_check(old: str, new: str) -> Check:
