@@ -46,9 +46,9 @@ test: install browser lint-ci docs
 bench: install
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
-# The README's settings table is generated from tecurate/config.py (tests/test_config.py checks it).
+# The settings tables of the README and the docs are generated from tecurate/config.py (tests check both).
 settings-table: install
-	$(PY) -c "import pathlib, tecurate.config as c; p = pathlib.Path('README.md'); p.write_text(c.with_settings_table(p.read_text()))"
+	$(PY) -c "import pathlib, tecurate.config as c; [p.write_text(c.with_settings_table(p.read_text())) for p in map(pathlib.Path, ('README.md', 'docs/settings.md'))]"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
