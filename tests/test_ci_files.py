@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import typer
 import yaml
+
+from tecurate.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,6 +76,21 @@ def test_the_example_workflow_uses_the_action_and_compares_base_and_head():
     run = next(step for step in compare["steps"] if "tecurate compare" in step.get("run", ""))
     assert run["env"] == {"BASE_REPORT": "${{ steps.base.outputs.report }}",
                           "HEAD_REPORT": "${{ steps.head.outputs.report }}"}
+
+
+def test_the_action_and_the_workflow_only_use_flags_that_exist():
+    commands = typer.main.get_command(app).commands
+    action = next(s for s in load("action.yml")["runs"]["steps"] if s.get("id") == "audit")["run"].splitlines()
+    workflow = load("examples/github-workflow.yml")
+    compare = next(s["run"] for s in workflow["jobs"]["compare"]["steps"] if "tecurate compare" in s.get("run", ""))
+    used = [("audit", " ".join(line for line in action if "flags" in line or "tecurate audit" in line)),
+            ("report", next(line for line in action if "tecurate report" in line)),
+            ("audit", workflow["env"]["AUDIT_ARGS"]),
+            ("compare", compare)]
+    for name, text in used:
+        flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+        known = {opt for param in commands[name].params for opt in param.opts}
+        assert flags and flags <= known, (name, flags - known)
 
 
 def test_the_hook_manifest_has_what_pre_commit_requires_and_its_entry_exists():
