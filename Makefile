@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tecurate-installed
 
-.PHONY: install demo test browser bench clean settings-table
+.PHONY: install demo test browser lint-ci docs bench clean settings-table
 
 # CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -30,16 +30,25 @@ browser:
 		|| echo "make: could not install chromium; the browser test will be skipped"; \
 	fi
 
-test: install browser
+# actionlint on the example workflow (with action.yml as its local action), action.yml against the
+# GitHub Action schema, shellcheck on the action's scripts, the pre-commit hook manifest: all offline.
+lint-ci: install
+	$(PY) .ci/lint_ci.py
+
+# The docs site, strictly (a warning fails; not with --quiet, which hides them), into out/site; offline.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+test: install browser lint-ci docs
 	$(PY) -m pytest -q
 
 # The performance table (benchmarks/RESULTS.md): ~45 min on 2 cores; BENCH_ARGS="--device cuda" on a GPU.
 bench: install
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
-# The README's settings table is generated from tecurate/config.py (tests/test_config.py checks it).
+# The settings tables of the README and the docs are generated from tecurate/config.py (tests check both).
 settings-table: install
-	$(PY) -c "import pathlib, tecurate.config as c; p = pathlib.Path('README.md'); p.write_text(c.with_settings_table(p.read_text()))"
+	$(PY) -c "import pathlib, tecurate.config as c; [p.write_text(c.with_settings_table(p.read_text())) for p in map(pathlib.Path, ('README.md', 'docs/settings.md'))]"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from conftest import ConstantEmbedder, NumbersEmbedder, make_frame
 from typer.testing import CliRunner
 
@@ -347,18 +345,6 @@ def test_compare_internal_error_exits_3(two_reports, monkeypatch):
     monkeypatch.setattr("tecurate.reporting.compare_reports", boom)
     result = run("compare", str(good), str(good))
     assert result.exit_code == 3 and "internal error: RuntimeError: comparator on fire" in result.stderr
-
-
-def test_the_example_workflow_only_uses_flags_that_exist():
-    text = (Path(__file__).resolve().parents[1] / "examples" / "github-workflow.yml").read_text()
-    commands = typer.main.get_command(app).commands
-    used = re.findall(r"tecurate (audit|compare|report)\b(.*?)(?=\n\s*\n|\n\s*- |\n\s*#|\Z)", text, re.S)
-    used.append(("audit", re.search(r"AUDIT_FLAGS: (.*)", text).group(1)))
-    assert {name for name, _ in used} == {"audit", "compare", "report"}
-    for name, args in used:
-        known = {opt for param in commands[name].params for opt in param.opts}
-        assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", args)) <= known, name
-    assert "if: always()" in text and "actions/upload-artifact" in text and "--html" in text
 
 
 # --- tecurate embed ---------------------------------------------------------------------------
