@@ -15,7 +15,9 @@ refit. Audits are made under these configuration draws:
   configurations per family, re-decided on its first k (the design is nested: its first k points
   are the k-point design);
 - ``… truncated``: the template keeps only the first half of the feature columns (a real
-  degradation ``compare`` must catch).
+  degradation ``compare`` must catch);
+- ``… noised``: every number in the serialized text carries multiplicative noise (log-normal,
+  σ = 0.5, fixed per text) before it is embedded: the text route degrades, the raw route does not.
 
 Prints markdown (section 7 of validation/RESULTS.md) to stdout and ``--out``.
 """
@@ -23,7 +25,9 @@ Prints markdown (section 7 of validation/RESULTS.md) to stdout and ``--out``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
+import re
 import sys
 import tempfile
 import time
@@ -32,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from itertools import permutations
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,6 +99,30 @@ def appended(frame: pd.DataFrame, share: float, seed: int = 12345) -> pd.DataFra
     return pd.concat([frame, new], ignore_index=True)
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+class NoisyNumbers:
+    """The real model, shown texts whose numbers are scrambled by ±50%-ish multiplicative noise.
+
+    The noise of a text is seeded by the text itself, so the cache stays valid and every audit seed
+    sees the same degradation; the identity differs, so noised vectors never mix with clean ones.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name, self.dim, self.device = inner.name, inner.dim, inner.device
+        self.identity = f"{inner.identity}:noised-numbers-lognormal-0.5"
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        return self.inner.encode([self._noised(t) for t in texts], batch_size)
+
+    @staticmethod
+    def _noised(text: str) -> str:
+        rng = np.random.default_rng(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little"))
+        return _NUMBER.sub(lambda m: f"{float(m.group()) * rng.lognormal(0.0, 0.5):.4g}", text)
+
+
 class Runner:
     """Audits one (dataset, condition, seed) once; later calls load the pickled report."""
 
@@ -112,7 +141,7 @@ class Runner:
 
     def report(self, dataset: RealDataset, condition: str, seed: int, *, draw_seed: int | None = None,
                audit_seed: int | None = None, n_configs: int = 8, degrade: bool = False,
-               append: float = 0.0, cold: bool = False, **settings: object) -> AuditReport:
+               append: float = 0.0, cold: bool = False, noised: bool = False, **settings: object) -> AuditReport:
         key = f"{dataset.item}-{condition}-{seed}".replace(" ", "_").replace(",", "")
         path = self.work / f"{key}.pkl"
         if path.exists() and not cold:
@@ -134,7 +163,7 @@ class Runner:
             csv = Path(tmp) / f"{dataset.item}.csv"
             frame.to_csv(csv, index=False)
             start = time.perf_counter()
-            report = audit(str(csv), config, embedder=self.model)
+            report = audit(str(csv), config, embedder=NoisyNumbers(self.model) if noised else self.model)
             self.seconds[(dataset.item, condition, seed)] = time.perf_counter() - start
         print(f"  {key}: {report.verdict.status} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
         if not cold:
@@ -152,9 +181,11 @@ def collect(runner: Runner, seeds: Sequence[int]) -> dict[str, dict[str, list[Au
         "random, split fixed": lambda d, s: runner.report(d, "random split fixed", s, draw_seed=s, audit_seed=0),
         "design, truncated": lambda d, s: runner.report(d, f"design{n} truncated", s, n_configs=n, degrade=True),
         "random, truncated": lambda d, s: runner.report(d, "random truncated", s, draw_seed=s, degrade=True),
+        "design, noised": lambda d, s: runner.report(d, f"design{n} noised", s, n_configs=n, noised=True),
+        "random, noised": lambda d, s: runner.report(d, "random noised", s, draw_seed=s, noised=True),
     }
     degraded = seeds[: runner.args.degraded_seeds]
-    return {name: {d.name: [plan(d, s) for s in (degraded if "truncated" in name else seeds)] for d in DATASETS}
+    return {name: {d.name: [plan(d, s) for s in (degraded if ("truncated" in name or "noised" in name) else seeds)] for d in DATASETS}
             for name, plan in plans.items()}
 
 
@@ -339,11 +370,14 @@ def report(runs: dict[str, dict[str, list[AuditReport]]], args: argparse.Namespa
     after_pairs = [p for rs in chosen.values() for p in seed_pairs(rs)]
     before_caught = [(b, t) for d in runs["random"] for b in runs["random"][d] for t in runs["random, truncated"][d]]
     after_caught = [(b, t) for d in chosen for b in chosen[d] for t in degraded[d]]
+    noised = at(runs["design, noised"], args.n_configs)
+    before_noised = [(b, t) for d in runs["random"] for b in runs["random"][d] for t in runs["random, noised"][d]]
+    after_noised = [(b, t) for d in chosen for b in chosen[d] for t in noised[d]]
     compare_rows = [
         ["before (random draw, point estimates, allowed rise 5%)", pair_rate(before_pairs, legacy_regression),
-         pair_rate(before_caught, legacy_regression)],
+         pair_rate(before_caught, legacy_regression), pair_rate(before_noised, legacy_regression)],
         [f"after (fixed design, {args.n_configs} per family, bounds)", pair_rate(after_pairs, regression),
-         pair_rate(after_caught, regression)],
+         pair_rate(after_caught, regression), pair_rate(after_noised, regression)],
     ]
     which: dict[str, int] = {}
     for old, new in after_pairs:
@@ -351,7 +385,8 @@ def report(runs: dict[str, dict[str, list[AuditReport]]], args: argparse.Namespa
             which[name] = which.get(name, 0) + 1
     sections.append("### compare: false regressions and a real degradation\n\n" + table(
         ["compare", "false regressions (same data, other seed; all ordered seed pairs)",
-         "truncated template caught (all base × degraded seed pairs)"], compare_rows)
+         "truncated template caught (all base × degraded seed pairs)",
+         "noised numbers caught (all base × degraded seed pairs)"], compare_rows)
         + f"\n\nChecks behind the remaining false regressions: {which or 'none'}.")
     sections.append(cost_section(runner, args))
     if args.append:
