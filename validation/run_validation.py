@@ -473,8 +473,22 @@ def main() -> None:
         datasets=", ".join(f"`{d.name}`" for d in DATASETS), last_seed=args.repeats - 1,
         n_datasets=len(DATASETS),
     )
-    Path(args.out).write_text(text, encoding="utf-8")
+    out = Path(args.out)
+    out.write_text(text.rstrip("\n") + "\n" + _later_sections(out), encoding="utf-8")
     print(f"wrote {args.out} ({minutes:.1f} min)")
+
+
+LATER_SECTIONS = "\n## 6. "
+"""Where the sections written by other scripts start (simulate_real.py, noise.py): kept as they are."""
+
+
+def _later_sections(path: Path) -> str:
+    """The part of an existing RESULTS.md that other validation scripts own, so a re-run keeps it."""
+    if not path.is_file():
+        return ""
+    existing = path.read_text(encoding="utf-8")
+    start = existing.find(LATER_SECTIONS)
+    return "" if start < 0 else existing[start:]
 
 
 TEMPLATE = """# How do we know tecurate is right?
