@@ -8,39 +8,41 @@ output goes to stderr, through one sanitizer; machine output to stdout or a file
 
 from __future__ import annotations
 
-import inspect
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
-import click
 import typer
 import typer.core
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from typer.exceptions import TyperException
 
 from tecurate import __version__
-from tecurate._signals import Interrupted, interruptible
+from tecurate._shell import (
+    PanelCommand,
+    aborted,
+    error_line,
+    errors,
+    panel,
+    stderr,
+    with_progress,
+    with_settings,
+)
+from tecurate._signals import interruptible
 from tecurate.config import (
     AUDIT,
     COMPARE,
     EMBED,
     SERIALIZE,
     Setting,
-    parse_list,
     read_config_file,
     resolve_config,
     settings_for,
 )
 from tecurate.errors import TecurateError
 from tecurate.reporting import (
-    SafeConsole,
     check_outputs,
     dumps,
     read_report,
@@ -50,7 +52,7 @@ from tecurate.reporting import (
     write_outputs,
 )
 from tecurate.reporting._paths import write_error
-from tecurate.status import EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE
+from tecurate.status import EXIT_PASS, EXIT_USAGE
 
 T = TypeVar("T")
 
@@ -63,109 +65,8 @@ app = typer.Typer(
     rich_markup_mode=None,  # help texts say "[default: ...]": plain text, not rich markup
 )
 
-PANELS = ("input", "split", "embedding", "grid", "gates", "spurious", "compare", "output")
-"""The help's option panels in reading order: each a :attr:`Setting.group` (``output``: the
-command's own output options); anything else comes last, under "Options"."""
-
-
-def _panel(group: str) -> str:
-    return f"{group.capitalize()} options"
-
-
-class _PanelCommand(typer.core.TyperCommand):
-    """Help with the options grouped in panels, one per settings group (their ``rich_help_panel``).
-
-    Typer draws panels only with rich markup, which would eat the "[default: ...]" of the help
-    texts; this lays them out in click's plain text instead, so defaults stay visible.
-    """
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        order = ["Arguments", *map(_panel, PANELS), "Options"]
-        panels: dict[str, list[tuple[str, str]]] = {}
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is not None:
-                name = "Arguments" if param.param_type_name == "argument" else \
-                    getattr(param, "rich_help_panel", None) or "Options"
-                panels.setdefault(name if name in order else "Options", []).append(record)
-        for name in sorted(panels, key=order.index):
-            with formatter.section(name):
-                formatter.write_dl(panels[name])
-
-
-def _stderr() -> Console:
-    """Human output; NO_COLOR (https://no-color.org) turns off every ANSI style, not just colour.
-    Whatever it prints is sanitized (:class:`tecurate.reporting.SafeConsole`)."""
-    plain = os.environ.get("NO_COLOR", "") != ""
-    return SafeConsole(stderr=True, color_system=None if plain else "auto",
-                   width=100 if not sys.stderr.isatty() else None)
-
-
-def _error_line(message: str, label: str = "error: ") -> None:
-    """Every error the user sees is this one line on stderr (message text is data, not markup)."""
-    line = Text.assemble((f"tecurate: {label}", "bold red"), " ".join(message.split()))
-    _stderr().print(line, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    _error_line(message)
-    return typer.Exit(code)
-
-
-def _aborted(exc: KeyboardInterrupt) -> int:
-    """The one line of a run stopped by a signal ("tecurate: aborted: ..."); its exit code."""
-    interrupted = Interrupted.of(exc)
-    _error_line(interrupted.describe(), label="")
-    return interrupted.exit_code
-
-
-@contextmanager
-def _errors(debug: bool = False) -> Iterator[None]:
-    """User errors -> one line and exit 2; a signal -> one line and 130/143; anything
-    unexpected -> one line and exit 3."""
-    try:
-        yield
-    except TecurateError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
-    except KeyboardInterrupt as exc:
-        raise typer.Exit(_aborted(exc)) from None
-    except typer.Exit:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-        if debug:
-            raise
-        raise _fail(f"internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)",
-                    EXIT_INTERNAL) from None
-
-
-class _RichProgress:
-    """Draws the core's ``progress(stage, done, total)`` calls as rich progress bars."""
-
-    LABELS = {"embed": "embedding texts", "fit": "fitting models"}
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._tasks: dict[str, Any] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self._tasks:
-            self._tasks[stage] = self._progress.add_task(self.LABELS.get(stage, stage), total=total)
-        self._progress.update(self._tasks[stage], completed=done, total=total)
-
-
-_BAR_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-
-
-def _with_progress(console: Console, quiet: bool, work: Callable[[_RichProgress | None], T]) -> T:
-    """Run ``work`` with live progress bars on a terminal, and without them otherwise."""
-    if quiet or not console.is_terminal:
-        return work(None)
-    with Progress(*_BAR_COLUMNS, console=console, transient=True) as bars:
-        return work(_RichProgress(bars))
-
-
-OUTPUT = _panel("output")
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file of settings (else [tool.tecurate] in ./pyproject.toml).", rich_help_panel=_panel("input"))]
+OUTPUT = panel("output")
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file of settings (else [tool.tecurate] in ./pyproject.toml).", rich_help_panel=panel("input"))]
 HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here (plots, no network).", rich_help_panel=OUTPUT)]
 JunitFile = Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: one test case per gate, for CI.", rich_help_panel=OUTPUT)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.", rich_help_panel=OUTPUT)]
@@ -173,72 +74,7 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of interna
 Format = Annotated[str, typer.Option("--format", help="text: summary on stderr; json: the report on stdout.", rich_help_panel=OUTPUT)]
 
 
-def _knob(setting: Setting) -> inspect.Parameter:
-    """A typer option for one row of the settings table: help, default and flag come from it."""
-    default = setting.default_text()
-    shown = f" [default: {default}]" if default and setting.kind != "bool" and not setting.required else ""
-    decls = [setting.cli_flag, *([setting.short] if setting.short else [])]
-    panel = _panel(setting.group)
-    if setting.kind == "bool":
-        option = typer.Option(*decls, help=setting.help, rich_help_panel=panel)
-        return inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=False,
-                                 annotation=Annotated[bool, option])
-    value_type = {"int": int, "float": float}.get(setting.kind, str)
-    completion = _completer(setting) if setting.choices is not None else None
-    option = typer.Option(*decls, help=setting.help + shown, rich_help_panel=panel, autocompletion=completion)
-    return inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                             annotation=Annotated[Optional[value_type], option])
-
-
-def _completer(setting: Setting) -> Callable[[str], list[str]]:
-    """Shell completion of a knob's choices; of a list knob, of the item after the last comma."""
-
-    def complete(incomplete: str) -> list[str]:
-        done, comma, last = incomplete.rpartition(",") if setting.kind == "list" else ("", "", incomplete)
-        return [f"{done}{comma}{choice}" for choice in setting.allowed() or () if choice.startswith(last)]
-
-    return complete
-
-
-def _given(setting: Setting, value: Any) -> Any:
-    """What the user passed for a knob, or None when they passed nothing (the file or default decides)."""
-    if setting.kind == "bool":
-        return (not setting.default) if value else None
-    if setting.kind == "list" and value is not None:
-        items = parse_list(value)
-        if not items:
-            raise TecurateError(f"{setting.cli_flag} must name at least one item")
-        return items
-    return value
-
-
-def with_settings(command: str, knobs: tuple[Setting, ...] | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Give a command one option per knob the settings table lists for it (or per one of ``knobs``).
-
-    The decorated function declares only its own options and takes ``settings``: the knobs the
-    user passed on the command line (name -> value), ready for :func:`resolve_config`.
-    """
-    knobs = settings_for(command) if knobs is None else knobs
-
-    def decorate(func: Callable[..., T]) -> Callable[..., T]:
-        own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "settings"]
-
-        def command_function(**kwargs: Any) -> T:
-            with _errors(kwargs.get("debug", False)):
-                given = {s.name: _given(s, kwargs.pop(s.name)) for s in knobs}
-            return func(settings=given, **kwargs)
-
-        params = [*own, *(_knob(s) for s in knobs)]
-        command_function.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        command_function.__annotations__ = {p.name: p.annotation for p in params}
-        command_function.__name__ = func.__name__
-        command_function.__doc__ = func.__doc__
-        return command_function
-
-    return decorate
-
-
-@app.command(cls=_PanelCommand)
+@app.command(cls=PanelCommand)
 @with_settings(AUDIT)
 def audit(
     data: Annotated[str, typer.Argument(help="Table to audit (CSV, Parquet, JSONL; '-' for stdin).")],
@@ -252,7 +88,7 @@ def audit(
     debug: Debug = False,
 ) -> None:
     """Audit DATA: serialize, embed, fit matched raw/te models, test collapse and accuracy-on-the-line."""
-    with _errors(debug):
+    with errors(debug):
         if fmt not in ("text", "json"):
             raise TecurateError("--format must be 'text' or 'json'")
         file_settings, _ = read_config_file(config)
@@ -262,8 +98,8 @@ def audit(
 
         from tecurate.pipeline import audit as run_audit
 
-        console = _stderr()
-        report = _with_progress(console, quiet, lambda bars: run_audit(data, resolved, progress=bars)).to_dict()
+        console = stderr()
+        report = with_progress(console, quiet, lambda bars: run_audit(data, resolved, progress=bars)).to_dict()
         written = write_outputs(report, {"json": output, "html": html, "junit": junit})
         if fmt == "json":
             sys.stdout.write(dumps(report))
@@ -280,7 +116,7 @@ def _show(console: Console, report: dict[str, Any], written: dict[str, str], qui
         print_summary(console, report, written)
 
 
-@app.command(cls=_PanelCommand)
+@app.command(cls=PanelCommand)
 @with_settings(SERIALIZE)
 def serialize(
     data: Annotated[str, typer.Argument(help="Table to preview (CSV, Parquet, JSONL; '-' for stdin).")],
@@ -289,7 +125,7 @@ def serialize(
     config: ConfigFile = None,
 ) -> None:
     """Print the text of the first rows exactly as the audit would embed it (one per line)."""
-    with _errors():
+    with errors():
         from tecurate.pipeline import serialize_table
 
         file_settings, _ = read_config_file(config)
@@ -297,7 +133,7 @@ def serialize(
         sys.stdout.write("".join(t.replace("\n", " ") + "\n" for t in texts))
 
 
-@app.command(cls=_PanelCommand)
+@app.command(cls=PanelCommand)
 @with_settings(EMBED)
 def embed(
     data: Annotated[str, typer.Argument(help="Table to embed (CSV, Parquet, JSONL; '-' for stdin).")],
@@ -311,7 +147,7 @@ def embed(
 
     Row i of the matrix is row i of the file. The target and shift column stay out of the text, so the vectors are the audit's, from the same cache.
     """
-    with _errors(debug):
+    with errors(debug):
         if output.suffix.lower() != ".npy":
             raise TecurateError(f"--output {output} must end in .npy (a float32 NumPy matrix)")
         check_outputs({"--output": output}, inputs=(data, config))
@@ -323,8 +159,8 @@ def embed(
 
         from tecurate.pipeline import embed_table
 
-        console = _stderr()
-        matrix, info = _with_progress(console, quiet, lambda bars: embed_table(data, resolved, progress=bars))
+        console = stderr()
+        matrix, info = with_progress(console, quiet, lambda bars: embed_table(data, resolved, progress=bars))
         buffer = io.BytesIO()
         np.save(buffer, matrix, allow_pickle=False)
         try:
@@ -343,7 +179,7 @@ def schema_command(
     simulate: Annotated[bool, typer.Option("--simulate", help="The schema of 'tecurate simulate' reports instead.")] = False,
 ) -> None:
     """Print the JSON Schema of the audit report."""
-    with _errors():
+    with errors():
         if simulate:
             from tecurate.simulate import schema as simulate_schema
 
@@ -360,14 +196,14 @@ def report(
     quiet: Quiet = False,
 ) -> None:
     """Render a saved report (terminal, HTML, JUnit); exits with the code of its verdict's status."""
-    with _errors():
+    with errors():
         check_outputs({"--html": html, "--junit": junit}, inputs=(saved,))
         data = read_report(saved)
-        _show(_stderr(), data, write_outputs(data, {"html": html, "junit": junit}), quiet)
+        _show(stderr(), data, write_outputs(data, {"html": html, "junit": junit}), quiet)
     raise typer.Exit(verdict_exit_code(data))
 
 
-@app.command(cls=_PanelCommand)
+@app.command(cls=PanelCommand)
 @with_settings(COMPARE)
 def compare(
     old: Annotated[Path, typer.Argument(help="The baseline JSON report (e.g. from the main branch).")],
@@ -382,7 +218,7 @@ def compare(
     A regression: a split's te collapse rate, te-only collapse rate or accuracy gap rose by more
     than its threshold, an accuracy-on-the-line fit became spurious, or the verdict worsened.
     """
-    with _errors():
+    with errors():
         from tecurate.reporting import compare_reports, comparison_line, comparison_summary
 
         if fmt not in ("text", "json"):
@@ -392,7 +228,7 @@ def compare(
         written = write_outputs(comparison, {"junit": junit})
         if fmt == "json":
             sys.stdout.write(dumps(comparison.to_dict()))
-        console = _stderr()
+        console = stderr()
         if quiet:
             console.print(comparison_line(comparison), soft_wrap=True)
         else:
@@ -425,7 +261,7 @@ def simulate_command(
 
     Exit codes: 0 done, 1 a run collapsed before --fail-if-collapse-before T, 2 bad input, 3 internal error.
     """
-    with _errors(debug):
+    with errors(debug):
         from tecurate.simulate import SHARED, outcome_line, render_html, simulate, simulate_config, summary_table
 
         if fmt not in ("text", "json"):
@@ -433,8 +269,8 @@ def simulate_command(
         check_outputs({"--output": output, "--html": html}, inputs=(data,))
         sim = simulate_config(settings)
         resolved = resolve_config({name: settings[name] for name in SHARED}, {})
-        console = _stderr()
-        report = _with_progress(console, quiet, lambda bars: simulate(data, resolved, sim, progress=bars)).to_dict()
+        console = stderr()
+        report = with_progress(console, quiet, lambda bars: simulate(data, resolved, sim, progress=bars)).to_dict()
         if output is not None:
             write_atomic(output, dumps(report))
         if html is not None:
@@ -471,11 +307,11 @@ def main(argv: list[str] | None = None) -> None:
         with interruptible():
             code = command.main(args=argv, prog_name="tecurate", standalone_mode=False)
     except typer.Abort as exc:  # a signal outside a command's own handling (while parsing flags)
-        sys.exit(_aborted(exc.__cause__ if isinstance(exc.__cause__, KeyboardInterrupt) else KeyboardInterrupt()))
+        sys.exit(aborted(exc.__cause__ if isinstance(exc.__cause__, KeyboardInterrupt) else KeyboardInterrupt()))
     except TyperException as exc:  # usage errors: bad flag, bad value, missing argument
         context = getattr(exc, "ctx", None)
         command = f"tecurate {context.info_name}" if context is not None and context.parent else "tecurate"
         if exc.format_message():  # empty when no arguments printed the help instead
-            _error_line(f"{exc.format_message()} (see '{command} --help')")
+            error_line(f"{exc.format_message()} (see '{command} --help')")
         sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
     sys.exit(code if isinstance(code, int) else EXIT_PASS)

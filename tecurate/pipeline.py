@@ -20,31 +20,15 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from tecurate import __version__
+from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
 from tecurate.data import (
-    ID_TEST,
-    LoadedTable,
-    Serializer,
-    ShiftInfo,
     Source,
-    Splits,
-    Target,
-    check_column,
-    feature_columns,
-    id_keys,
     load_table,
     make_serializer,
-    prepare_target,
-    read_table,
-    row_keys,
-    split_by_column,
-    split_by_mask,
-    split_synthetic,
-    stratified_sample,
 )
 from tecurate.embedding import (
     ContentStore,
@@ -62,7 +46,6 @@ from tecurate.grid import (
     ModelConfig,
     design_record,
     encode_raw,
-    find_leaks,
     run_grid,
     sample_configs,
 )
@@ -198,7 +181,7 @@ def serialize_table(data: Source, config: AuditConfig | None = None, limit: int 
     for :func:`audit`."""
     config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
     table = load_table(data, input_format=config.input_format, encoding=config.encoding)
-    columns = _feature_columns(table.frame, config)
+    columns = audited_columns(table.frame, config)
     frame = table.frame if limit is None else table.frame.head(limit)
     return make_serializer(config.template, columns).serialize(frame)
 
@@ -224,38 +207,6 @@ def embed_table(
     notify: Progress = progress or (lambda stage, done, total: None)
     texts = serialize_table(data, config)
     return _embed(texts, _LazyEmbedder(config, embedder).get(), config, _embedding_cache(config), notify)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The table after the load stage: rows with a target (plus unlabelled OOD rows), checked."""
-
-    table: LoadedTable
-    frame: pd.DataFrame
-    target: Target
-    ood_mask: np.ndarray | None
-    """Marks the rows of the ``--ood`` file; None without one."""
-    ood_labelled: bool
-    serializer: Serializer
-    warnings: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Rows:
-    """The rows the audit uses (sampled, in some split), renumbered from 0, and each split's positions."""
-
-    frame: pd.DataFrame
-    codes: np.ndarray
-    splits: dict[str, np.ndarray]
-    """``id_train``, ``id_test`` and each OOD split, in that order."""
-    shift: ShiftInfo
-    sampled: bool
-    unlabelled: frozenset[str]
-    warnings: tuple[str, ...]
-
-    @property
-    def tests(self) -> dict[str, np.ndarray]:
-        return {name: rows for name, rows in self.splits.items() if name != "id_train"}
 
 
 @dataclass(frozen=True)
@@ -294,52 +245,6 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
                    analysis, clock.total())
 
 
-def load(data: Source, config: AuditConfig) -> Loaded:
-    """Stage 1: read the table (and the ``--ood`` file), check every column named, encode the target.
-
-    Public with :func:`choose_rows` so that other commands (``simulate``) start from exactly the
-    audit's rows."""
-    table = load_table(data, input_format=config.input_format, encoding=config.encoding)
-    frame, ood_mask, ood_labelled = _with_ood_file(table, config)
-    columns = _feature_columns(frame, config)
-    frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
-    serializer = make_serializer(config.template, columns)
-    dropped = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
-    return Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(dropped))
-
-
-def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
-    """All columns but the target, the shift column, the ``--drop-cols`` and the ``--id-col``."""
-    drop = config.drop_cols
-    if config.id_col:
-        check_column(frame, config.id_col, "--id-col")
-        drop = (*drop, config.id_col)
-    return feature_columns(frame, config.target, shift_col=config.shift_col, drop=drop)
-
-
-def choose_rows(loaded: Loaded, config: AuditConfig) -> Rows:
-    """Key the rows, sample, split, then keep only the rows some split holds."""
-    keys, key_notes = _row_keys(loaded, config)
-    frame, codes, keys, ood_mask, sampled = _sample(loaded.frame, loaded.target.codes, keys, loaded.ood_mask,
-                                                    config)
-    splits = _split(frame, codes, keys, ood_mask, list(loaded.serializer.columns), config)
-    unlabelled = frozenset() if loaded.ood_labelled else frozenset(splits.ood)
-    notes = [*loaded.warnings, *key_notes, *_leakage(frame, codes, splits, loaded, config)]
-    if sampled:
-        notes.append(f"sampled {len(frame)} of {loaded.target.codes.size} rows (--max-rows {config.max_rows})")
-    notes.extend(splits.shift.warnings)
-    notes.extend(_absent_classes(codes[splits.id_train], loaded.target))
-    if unlabelled:
-        notes.append(f"the OOD rows of {config.ood_path} are unlabelled: accuracy, the accuracy gap "
-                     "and accuracy-on-the-line are not measured on them; agreement-on-the-line "
-                     "estimates each model's OOD accuracy instead")
-    named = {"id_train": splits.id_train, ID_TEST: splits.id_test, **splits.ood}
-    used = np.unique(np.concatenate(list(named.values())))
-    return Rows(frame=frame.iloc[used].reset_index(drop=True), codes=codes[used],
-                 splits={name: np.searchsorted(used, part) for name, part in named.items()},
-                 shift=splits.shift, sampled=sampled, unlabelled=unlabelled, warnings=tuple(notes))
-
-
 def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: ContentStore | None,
            notify: Progress) -> tuple[np.ndarray, EmbeddingInfo]:
     """The audit's and ``embed_table``'s one way to embed: same batch size, cache and progress."""
@@ -354,21 +259,6 @@ def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: Rows
                     collapse_threshold=config.collapse_threshold, seed=config.seed,
                     unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
                     progress=lambda done, total: notify("fit", done, total))
-
-
-def _leakage(frame: pd.DataFrame, codes: np.ndarray, splits: Splits, loaded: Loaded,
-             config: AuditConfig) -> list[str]:
-    """Feature columns that give the target away: report warnings, or the error with ``--strict``.
-
-    Checked after the split (a leak must hold on ID-test too) and before the embedder loads.
-    """
-    target = loaded.target.name
-    found = [leak.describe(target) for leak in find_leaks(frame, loaded.serializer.columns, codes,
-                                                          loaded.target.classes, splits.id_train, splits.id_test)]
-    if found and config.strict:
-        raise TecurateError(f"{'; '.join(found)} (--strict): leave it out with --drop-cols")
-    return [f"target leakage: {leak}; every model can read the label off it, so the verdict says little "
-            "about the embedding: leave it out with --drop-cols" for leak in found]
 
 
 def _grid_warnings(configs: list[ModelConfig], config: AuditConfig) -> list[str]:
@@ -436,99 +326,3 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
     )
 
 
-def _with_ood_file(table: LoadedTable, config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray | None, bool]:
-    """Stack the ``--ood`` file under the main one; the mask marks its rows.
-
-    The OOD rows are unlabelled (third value False) when the file has no target column or
-    ``--ood-unlabeled`` says to ignore it; their target cells are then emptied. Columns the
-    audit drops need not be in the OOD file. A copy of the main file is an error, not a warning:
-    its "OOD" rows would be the ID rows, ID-train among them, and every OOD figure an ID figure.
-    """
-    if not config.ood_path:
-        return table.frame, None, True
-    other = read_table(config.ood_path, input_format=config.input_format, encoding=config.encoding)
-    if other.sha256 == table.sha256:
-        raise TecurateError(f"--ood {config.ood_path} is DATA {table.path} itself or a copy of it (same content): "
-                            "the OOD rows would be the ID rows; give a file of other rows")
-    labelled = config.target in other.frame.columns and not config.ood_unlabeled
-    optional = set(config.drop_cols) | (set() if labelled else {config.target})
-    missing = [c for c in table.frame.columns if c not in other.frame.columns and c not in optional]
-    if missing:
-        raise TecurateError(f"--ood file {config.ood_path} lacks column(s) {', '.join(missing[:10])} "
-                            "of the main file")
-    ood = other.frame.reindex(columns=table.frame.columns)
-    if not labelled and config.target in ood.columns:
-        ood[config.target] = None
-    frame = pd.concat([table.frame, ood], ignore_index=True)
-    mask = np.r_[np.zeros(len(table.frame), bool), np.ones(len(other.frame), bool)]
-    return frame, mask, labelled
-
-
-def _prepare(frame: pd.DataFrame, config: AuditConfig, ood_mask: np.ndarray | None,
-             ood_labelled: bool) -> tuple[pd.DataFrame, Target, np.ndarray | None]:
-    """Drop rows without a target, keeping the OOD mask aligned with the kept rows.
-
-    Unlabelled OOD rows are kept whatever their (empty) target, with class code -1: no metric
-    ever reads their labels.
-    """
-    if ood_mask is None:
-        return (*prepare_target(frame, config.target), None)
-    if not ood_labelled:
-        kept, target = prepare_target(frame.loc[~ood_mask], config.target)
-        ood = frame.loc[ood_mask]
-        codes = np.r_[target.codes, np.full(len(ood), -1, dtype=target.codes.dtype)]
-        mask = np.r_[np.zeros(len(kept), bool), np.ones(len(ood), bool)]
-        return pd.concat([kept, ood], ignore_index=True), replace(target, codes=codes), mask
-    kept, target = prepare_target(frame.assign(__tecurate_ood__=ood_mask), config.target)
-    mask = kept.pop("__tecurate_ood__").to_numpy(bool)
-    return kept, target, mask
-
-
-def _row_keys(loaded: Loaded, config: AuditConfig) -> tuple[np.ndarray, list[str]]:
-    """What places each row in the sample and the split: its ``--id-col`` value, else what the
-    audit reads of it (features, target, shift column), so rows that look the same stay together."""
-    if config.id_col:
-        return id_keys(loaded.frame[config.id_col], config.id_col, loaded.ood_mask)
-    columns = [*loaded.serializer.columns, config.target, *[c for c in [config.shift_col] if c]]
-    return row_keys(loaded.frame, columns), []
-
-
-def _sample(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: np.ndarray | None,
-            config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, bool]:
-    """Bound the row count with a sample stratified by target and domain."""
-    if config.max_rows is None or len(frame) <= config.max_rows:
-        return frame, codes, keys, ood_mask, False
-    domain = np.zeros(len(frame), dtype=np.int64)
-    if config.shift_col:
-        domain = pd.factorize(frame[config.shift_col], use_na_sentinel=False)[0]
-    elif ood_mask is not None:
-        domain = ood_mask.astype(np.int64)
-    strata = codes.astype(np.int64) * (int(domain.max()) + 1) + domain
-    rows = stratified_sample(strata, config.max_rows, keys=keys, seed=config.seed)
-    mask = ood_mask[rows] if ood_mask is not None else None
-    return frame.iloc[rows].reset_index(drop=True), codes[rows], keys[rows], mask, True
-
-
-def _split(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: np.ndarray | None,
-           columns: list[str], config: AuditConfig) -> Splits:
-    """ID / OOD by the shift column, else by the ``--ood`` file, else a synthetic shift."""
-    common = {"keys": keys, "test_size": config.test_size, "seed": config.seed}
-    if config.shift_col:
-        return split_by_column(frame[config.shift_col], codes, column=config.shift_col,
-                               id_values=config.id_values, min_domain_rows=config.min_domain_rows,
-                               **common)
-    if ood_mask is not None:
-        return split_by_mask(codes, ood_mask, name="ood",
-                             description=f"rows of {config.ood_path}", **common)
-    features = encode_raw(frame, columns, np.arange(len(frame)))
-    return split_synthetic(features, codes, quantile=config.synthetic_quantile, **common)
-
-
-def _absent_classes(train_codes: np.ndarray, target: Target) -> list[str]:
-    """Classes only seen outside ID-train are a warning (the split already needs two in it)."""
-    present = set(np.unique(train_codes).tolist())
-    absent = [target.classes[c] for c in range(len(target.classes)) if c not in present]
-    if not absent:
-        return []
-    return [f"class(es) {', '.join(absent[:5])} of target '{target.name}' never occur in the ID "
-            "training rows; no model can predict them"]

@@ -5,6 +5,7 @@ for input a user can fix, before any expensive stage runs.
 """
 
 from tecurate.data._columns import ColumnKind, check_columns, column_kind
+from tecurate.data._keys import id_keys, row_keys
 from tecurate.data._load import FRAME_FORMATS, INPUT_FORMATS, LoadedTable, Source, load_table, read_table
 from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
 from tecurate.data._split import (
@@ -12,8 +13,6 @@ from tecurate.data._split import (
     OodSplit,
     ShiftInfo,
     Splits,
-    id_keys,
-    row_keys,
     split_by_column,
     split_by_mask,
     split_synthetic,

@@ -13,14 +13,15 @@ domain size, quantile, seed) are required and not re-checked here:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from tecurate.data._serialize import column_texts, format_value
+from tecurate.data._keys import seeded
+from tecurate.data._serialize import format_value
 from tecurate.errors import TecurateError
 
 ID_TEST = "id_test"
@@ -28,9 +29,6 @@ ID_TEST = "id_test"
 
 _LIST_LIMIT = 10
 _MIN_ID_ROWS = 10
-_HASH_KEY = "tecurate-rows-v1"
-"""siphash key of the cell hashes (16 characters); changing it moves every row."""
-_MISSING = "\x00missing"
 
 
 @dataclass(frozen=True)
@@ -66,45 +64,6 @@ class Splits:
     shift: ShiftInfo
 
 
-def row_keys(frame: pd.DataFrame, columns: Sequence[Hashable]) -> np.ndarray:
-    """Each row's 64-bit key: a hash of its values in `columns`, the identity splits and samples use.
-
-    A cell counts by its text as serialization writes it (:func:`format_value`: 129, 129.0 and
-    "129" are one value; every missing value is one value), tagged with its column's name; columns
-    are combined in name order. So the key does not depend on dtypes, on the file's column order
-    or on the row's position, and identical rows have identical keys.
-    """
-    keys = np.zeros(len(frame), dtype=np.uint64)
-    for name in sorted(columns, key=str):
-        codes, texts = column_texts(frame[name].reset_index(drop=True))
-        tagged = [f"{name}\x1f{_MISSING if t is None else t}" for t in [*texts, None]]
-        hashes = pd.util.hash_array(np.array(tagged, dtype=object), hash_key=_HASH_KEY, categorize=False)
-        keys = _mix(keys ^ hashes[codes])  # code -1 (missing) picks the appended None
-    return keys
-
-
-def id_keys(values: pd.Series, column: str, parts: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
-    """Keys from an `--id-col`, so an edited row keeps its place; rows sharing an id share a key.
-
-    A missing id is an error (such rows would all share one key); duplicated ids (within one
-    of `parts`, e.g. the main and the ``--ood`` file) are a warning, since those rows then move
-    together and an edit among them cannot be told from a new row.
-    """
-    codes, texts = column_texts(values.reset_index(drop=True))
-    missing = int(np.array([t is None for t in [*texts, None]])[codes].sum())
-    if missing:
-        raise TecurateError(f"--id-col '{column}' is missing in {missing} rows; an id column must identify "
-                            "every row (fill it, or leave out --id-col to place rows by their content)")
-    keys = row_keys(values.to_frame(name=column), [column])
-    part = np.zeros(len(keys), dtype=np.int64) if parts is None else np.asarray(parts).astype(np.int64)
-    shared = pd.DataFrame({"part": part, "key": keys}).duplicated(keep=False).to_numpy()
-    if not shared.any():
-        return keys, []
-    example = format_value(values.iloc[int(np.flatnonzero(shared)[0])])
-    return keys, [f"--id-col '{column}' is not unique: {int(shared.sum())} rows share their id with another "
-                  f"row (e.g. '{example}'); rows sharing an id are placed together"]
-
-
 def stratified_sample(strata: np.ndarray, max_rows: int, *, keys: np.ndarray, seed: int) -> np.ndarray:
     """Sample of `max_rows` positions keeping each stratum's share (for `--max-rows`).
 
@@ -132,7 +91,7 @@ def stratified_sample(strata: np.ndarray, max_rows: int, *, keys: np.ndarray, se
             quotas[i] += 1
     while quotas.sum() > max_rows:
         quotas[np.argmax(quotas)] -= 1
-    order = np.lexsort((_seeded(keys, seed), inverse))  # by stratum, then by seeded key, then position
+    order = np.lexsort((seeded(keys, seed), inverse))  # by stratum, then by seeded key, then position
     starts = np.r_[0, np.cumsum(counts)[:-1]]
     chosen = [order[start:start + q] for start, q in zip(starts, quotas, strict=True)]
     return np.sort(np.concatenate(chosen)).astype(np.int64)
@@ -368,7 +327,7 @@ def _split_id(
             "into ID-train and ID-test; choose other --id-values or add rows"
         )
     _check_lengths(len(keys), codes)
-    id_codes, ranks = codes[id_rows], _seeded(keys[id_rows], seed)
+    id_codes, ranks = codes[id_rows], seeded(keys[id_rows], seed)
     in_test = np.zeros(len(id_rows), dtype=bool)
     classes, counts = np.unique(id_codes, return_counts=True)
     for members in (np.flatnonzero(id_codes == c) for c in classes):
@@ -402,20 +361,6 @@ def _cut(ranked_keys: np.ndarray, test_size: float) -> int:
     start = int(np.searchsorted(ranked_keys, at, side="left"))
     end = int(np.searchsorted(ranked_keys, at, side="right"))
     return start if target - start <= end - target else end
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer: a bijection of uint64 whose every output bit depends on every input bit."""
-    x = np.asarray(x, dtype=np.uint64)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-def _seeded(keys: np.ndarray, seed: int) -> np.ndarray:
-    """The keys hashed with the seed: a fresh, independent-looking order of the rows for each seed."""
-    salt = _mix(np.array([seed % 2**64], dtype=np.uint64) ^ np.uint64(0x9E3779B97F4A7C15))
-    return _mix(np.asarray(keys, dtype=np.uint64) ^ salt)
 
 
 def _check_lengths(n_rows: int, codes: np.ndarray) -> None:
