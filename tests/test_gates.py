@@ -46,7 +46,8 @@ def test_the_public_api_is_exactly_all():
 
 
 def test_gates_are_registered_in_report_order():
-    assert GATES.names() == ("te_collapse_rate", "te_only_collapse", "accuracy_gap", "spurious_aotl")
+    assert GATES.names() == ("te_collapse_rate", "te_only_collapse", "accuracy_gap", "spurious_aotl",
+                            "truncation")
     assert all(gate.name == name and gate.description for name, gate in GATES.items())
 
 
