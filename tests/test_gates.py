@@ -56,7 +56,8 @@ def test_each_gate_owns_its_thresholds_and_they_are_audit_settings():
     assert owned == {"te_collapse_rate": ["max_collapse_rate", "max_collapse_regression", "gate_confidence"],
                      "te_only_collapse": ["max_te_only_collapse_rate", "max_te_only_regression"],
                      "accuracy_gap": ["max_accuracy_gap", "max_gap_regression"],
-                     "spurious_aotl": ["spurious_support", "spurious_resamples"]}
+                     "spurious_aotl": ["spurious_support", "spurious_resamples"],
+                     "truncation": ["max_truncated_share", "fail_truncated_share"]}
     thresholds = (CONFIG.max_collapse_rate, CONFIG.max_te_only_collapse_rate, CONFIG.max_accuracy_gap)
     assert thresholds == (0.05, 0.3, 0.1)
     audit_names = {s.name for s in AUDIT_SETTINGS}
