@@ -102,7 +102,8 @@ def test_gate_outcomes_and_the_worst_status_wins():
 
     sick = _summary({"id_test": 2, "ood": 18}, {"id_test": 2, "ood": 6}, {"id_test": 2, "ood": 12}, 0.2)
     assert _statuses(sick, _lines(True, False)) == {"te_collapse_rate": "fail", "te_only_collapse": "fail",
-                                                     "accuracy_gap": "warn", "spurious_aotl": "fail"}
+                                                     "accuracy_gap": "warn", "spurious_aotl": "fail",
+                                                     "truncation": "pass"}
     assert _statuses(sick, _lines(True, True))["spurious_aotl"] == "warn"
     mild = _summary({"id_test": 4}, {"id_test": 2}, {"id_test": 3}, 0.0)
     verdict = decide(mild, {}, CONFIG, [])
