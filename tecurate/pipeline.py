@@ -36,8 +36,11 @@ from tecurate.embedding import (
     EmbeddingInfo,
     default_batch_size,
     default_cache_dir,
+    describe_truncation,
     embed_texts,
     make_embedder,
+    measure_truncation,
+    token_budget_of,
 )
 from tecurate.errors import TecurateError
 from tecurate.grid import (
@@ -230,6 +233,9 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
         texts = loaded.serializer.serialize(rows.frame)
     with clock.stage("embed"):
         embedded = _Embedded(texts, *_embed(texts, model, config, store, notify))
+        budget = token_budget_of(model)
+        truncation = None if budget is None else measure_truncation(texts, budget, loaded.serializer, rows.frame)
+        embedded = replace(embedded, info=replace(embedded.info, truncation=truncation))
     with clock.stage("features"):
         features = {"raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
                     "te": embedded.vectors}
@@ -239,8 +245,9 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
         run = _fit(configs, features, rows, len(loaded.target.classes), config, fits, notify)
     with clock.stage("analyze"):
         analysis = analyze(run.models, _class_shares(rows, len(loaded.target.classes)), config,
-                           predictions=run.predictions)
-    notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits))
+                           predictions=run.predictions, truncation=truncation)
+    notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits),
+             *([describe_truncation(truncation)] if truncation is not None and truncation.n_truncated else []))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
                    analysis, clock.total())
 

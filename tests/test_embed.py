@@ -243,6 +243,7 @@ def test_public_names_are_exactly_all():
         "BACKENDS", "DEFAULT_BATCH_SIZE", "DEFAULT_EMBEDDER", "PRECISIONS", "TEXTS_PER_CALL", "Backend",
         "ContentStore", "Embedder", "EmbeddingInfo", "SentenceTransformerEmbedder", "default_batch_size",
         "default_cache_dir", "embed_texts", "make_embedder", "package_version", "resolve_model", "text_key",
+        "TokenBudget", "Truncation", "describe_truncation", "measure_truncation", "token_budget_of",
     }
     for name in tecurate.embedding.__all__:
         assert getattr(tecurate.embedding, name) is not None
@@ -394,8 +395,10 @@ import sys
 import numpy as np
 from tecurate.embedding import ContentStore, embed_texts, make_embedder
 cache = ContentStore(sys.argv[1])
-vectors, info = embed_texts(sys.argv[2:], make_embedder(device="cpu", store=cache), cache=cache)
+embedder = make_embedder(device="cpu", store=cache)
+vectors, info = embed_texts(sys.argv[2:], embedder, cache=cache)
 assert info.cache_misses == 0, info
+assert embedder.token_budget.counts(sys.argv[2:]).min() > 2  # the token budget needs no model either
 np.save(sys.argv[1] + "/warm.npy", vectors)
 loaded = [m for m in ("sentence_transformers", "transformers", "torch") if m in sys.modules]
 assert not loaded, loaded

@@ -46,7 +46,8 @@ def test_the_public_api_is_exactly_all():
 
 
 def test_gates_are_registered_in_report_order():
-    assert GATES.names() == ("te_collapse_rate", "te_only_collapse", "accuracy_gap", "spurious_aotl")
+    assert GATES.names() == ("te_collapse_rate", "te_only_collapse", "accuracy_gap", "spurious_aotl",
+                            "truncation")
     assert all(gate.name == name and gate.description for name, gate in GATES.items())
 
 
@@ -55,7 +56,8 @@ def test_each_gate_owns_its_thresholds_and_they_are_audit_settings():
     assert owned == {"te_collapse_rate": ["max_collapse_rate", "max_collapse_regression", "gate_confidence"],
                      "te_only_collapse": ["max_te_only_collapse_rate", "max_te_only_regression"],
                      "accuracy_gap": ["max_accuracy_gap", "max_gap_regression"],
-                     "spurious_aotl": ["spurious_support", "spurious_resamples"]}
+                     "spurious_aotl": ["spurious_support", "spurious_resamples"],
+                     "truncation": ["max_truncated_share", "fail_truncated_share"]}
     thresholds = (CONFIG.max_collapse_rate, CONFIG.max_te_only_collapse_rate, CONFIG.max_accuracy_gap)
     assert thresholds == (0.05, 0.3, 0.1)
     audit_names = {s.name for s in AUDIT_SETTINGS}
@@ -100,7 +102,8 @@ def test_gate_outcomes_and_the_worst_status_wins():
 
     sick = _summary({"id_test": 2, "ood": 18}, {"id_test": 2, "ood": 6}, {"id_test": 2, "ood": 12}, 0.2)
     assert _statuses(sick, _lines(True, False)) == {"te_collapse_rate": "fail", "te_only_collapse": "fail",
-                                                     "accuracy_gap": "warn", "spurious_aotl": "fail"}
+                                                     "accuracy_gap": "warn", "spurious_aotl": "fail",
+                                                     "truncation": "pass"}
     assert _statuses(sick, _lines(True, True))["spurious_aotl"] == "warn"
     mild = _summary({"id_test": 4}, {"id_test": 2}, {"id_test": 3}, 0.0)
     verdict = decide(mild, {}, CONFIG, [])

@@ -20,6 +20,7 @@ from tecurate.analysis._summary import Summary, summarize
 
 if TYPE_CHECKING:
     from tecurate.config import AuditConfig
+    from tecurate.embedding import Truncation
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,15 @@ def analyze(
     config: AuditConfig,
     *,
     predictions: Sequence[dict[str, np.ndarray]] | None = None,
+    truncation: Truncation | None = None,
 ) -> Analysis:
     """Summary, accuracy-on-the-line, agreement-on-the-line and verdict of fitted models.
 
     ``class_shares`` holds the true class shares of each labelled test split (they place the
     base-rate point of a line). Agreement needs each model's predicted codes (``predictions``,
     aligned with ``models``, as in a grid run); a saved report keeps none, so without them
-    ``agreement`` is empty and everything else is unchanged.
+    ``agreement`` is empty and everything else is unchanged. ``truncation`` (what the model's
+    token limit cut) feeds the truncation gate; without it that gate passes as unknown.
     """
     summary = summarize(models)
     lines = fit_aotl(models, dict(class_shares), thresholds=SpuriousThresholds.from_config(config),
@@ -52,4 +55,4 @@ def analyze(
                      n_bootstrap=config.n_bootstrap, seed=config.seed)
     agreement = ({} if predictions is None else
                  fit_agreement(GridRun(list(models), list(predictions)), eps=config.probit_eps))
-    return Analysis(summary=summary, aotl=lines, agreement=agreement, verdict=decide(summary, lines, config, models))
+    return Analysis(summary=summary, aotl=lines, agreement=agreement, verdict=decide(summary, lines, config, models, truncation))

@@ -20,6 +20,7 @@ from tecurate.settings import COMPARE, Setting
 
 if TYPE_CHECKING:
     from tecurate.config import AuditConfig
+    from tecurate.embedding import Truncation
 
 SPLIT = "{split}"
 """Stands for the split in a :class:`Rise` path."""
@@ -44,6 +45,8 @@ class GateContext:
     summary: Summary
     aotl: Mapping[str, Mapping[str, AotlFit]]
     config: AuditConfig
+    truncation: Truncation | None = None
+    """What the model's token limit cut; None when the embedder does not say (or a saved report)."""
 
 
 Bounds = Callable[[Mapping[str, Any], float], "tuple[float, float] | None"]

@@ -17,6 +17,7 @@ from tecurate.analysis._gate_accuracy_gap import AccuracyGap
 from tecurate.analysis._gate_spurious import SpuriousAotl
 from tecurate.analysis._gate_te_collapse import TeCollapseRate
 from tecurate.analysis._gate_te_only import TeOnlyCollapse
+from tecurate.analysis._gate_truncation import TruncationGate
 from tecurate.analysis._records import ModelResult
 from tecurate.analysis._summary import Summary
 from tecurate.registry import Registry
@@ -24,6 +25,7 @@ from tecurate.status import exit_code, severity, worst
 
 if TYPE_CHECKING:
     from tecurate.config import AuditConfig
+    from tecurate.embedding import Truncation
 
 GATES: Registry[Gate] = Registry("gate")
 """Every gate, in the order they are reported."""
@@ -31,6 +33,7 @@ GATES.register(TeCollapseRate.name, TeCollapseRate())
 GATES.register(TeOnlyCollapse.name, TeOnlyCollapse())
 GATES.register(AccuracyGap.name, AccuracyGap())
 GATES.register(SpuriousAotl.name, SpuriousAotl())
+GATES.register(TruncationGate.name, TruncationGate())
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,9 @@ class Verdict:
 
 
 def decide(summary: Summary, aotl: Mapping[str, Mapping[str, AotlFit]], config: AuditConfig,
-           models: Sequence[ModelResult]) -> Verdict:
+           models: Sequence[ModelResult], truncation: Truncation | None = None) -> Verdict:
     """Run every registered gate; warn exits 0 unless ``fail_on == "warn"``."""
-    ctx = GateContext(models, summary, aotl, config)
+    ctx = GateContext(models, summary, aotl, config, truncation)
     return combine(tuple(gate.evaluate(ctx) for gate in GATES.values()), config)
 
 

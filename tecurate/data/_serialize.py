@@ -38,7 +38,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -283,41 +282,47 @@ class Serializer:
 
     def serialize(self, df: pd.DataFrame) -> list[str]:
         """One text per row of `df`, in row order."""
+        opening, layout, cut, closing = self._layout(df)
+        rows = map("".join, zip(*(pieces for _, pieces in layout)))
+        if not cut and not opening and not closing:
+            return list(rows)
+        return [opening + row[: len(row) - cut] + closing for row in rows]
+
+    def column_starts(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Where each column's text (its label included) starts in each row's text, -1 where the
+        cell is missing: which columns a model that reads only the first characters never sees."""
+        opening, layout, _, _ = self._layout(df)
+        offset = np.full(len(df), len(opening), dtype=np.int64)
+        starts: dict[str, np.ndarray] = {}
+        for column, pieces in layout:
+            lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(df))
+            if column is not None:
+                starts[column] = np.where(lengths > 0, offset, -1)
+            offset += lengths
+        return starts
+
+    def _layout(self, df: pd.DataFrame) -> tuple[str, list[tuple[str | None, list[str]]], int, str]:
+        """(opening, pieces, cut, closing): a row's text is the opening, then its pieces in order
+        (each with the column it shows, None for a template's literal text) joined, less the last
+        ``cut`` characters (the trailing separator), then the closing."""
         missing = [str(c) for c in self.columns if c not in df.columns]
         if missing:
             raise TecurateError(f"column(s) to serialize not in the table: {_short_list(missing)}")
         if self._segments:
-            return self._serialize_custom(df)
-        # Each present cell becomes "<prefix><value><separator>", a missing one ""; rows are
-        # then plain concatenations with the last separator cut off.
+            by_name = {str(c): c for c in self.columns}
+            return "", [(text, _pieces("", column_texts(df[by_name[text]]), "")) if is_field
+                        else (None, [text] * len(df)) for is_field, text in self._segments], 0, ""
+        # Each present cell becomes "<prefix><value><separator>", a missing one "".
         encoded = {c: column_texts(df[c]) for c in self.columns}
         if self.template == "json":
-            pieces = [
-                _pieces(
-                    f"{json.dumps(str(c), ensure_ascii=False)}: ",
-                    (codes, _json_texts(df[c], texts)),
-                    ", ",
-                )
-                for c, (codes, texts) in encoded.items()
-            ]
-            return ["{" + row[:-2] + "}" for row in map("".join, zip(*pieces))]
+            pieces = [(str(c), _pieces(f"{json.dumps(str(c), ensure_ascii=False)}: ",
+                                       (codes, _json_texts(df[c], texts)), ", "))
+                      for c, (codes, texts) in encoded.items()]
+            return "{", pieces, 2, "}"
         if self.template == "kv":
-            pieces = [_pieces(f"{c}: ", e, "; ") for c, e in encoded.items()]
-            return [row[:-2] for row in map("".join, zip(*pieces))]
-        pieces = [
-            _pieces(f"The {str(c).replace('_', ' ')} is ", e, ". ") for c, e in encoded.items()
-        ]
-        return [row[:-1] for row in map("".join, zip(*pieces))]
-
-    def _serialize_custom(self, df: pd.DataFrame) -> list[str]:
-        by_name = {str(c): c for c in self.columns}
-        pieces = [
-            _pieces("", column_texts(df[by_name[text]]), "")
-            if is_field
-            else repeat(text, len(df))
-            for is_field, text in self._segments
-        ]
-        return list(map("".join, zip(*pieces)))
+            return "", [(str(c), _pieces(f"{c}: ", e, "; ")) for c, e in encoded.items()], 2, ""
+        return "", [(str(c), _pieces(f"The {str(c).replace('_', ' ')} is ", e, ". "))
+                    for c, e in encoded.items()], 1, ""
 
 
 def make_serializer(

@@ -18,6 +18,7 @@ from tecurate.embedding._factory import BACKENDS, Backend, make_embedder
 from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
 from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
 from tecurate.embedding._store import ContentStore, default_cache_dir, package_version, text_key
+from tecurate.embedding._tokens import TokenBudget, Truncation, describe_truncation, measure_truncation, token_budget_of
 
 __all__ = [
     "BACKENDS",
@@ -30,11 +31,16 @@ __all__ = [
     "Embedder",
     "EmbeddingInfo",
     "SentenceTransformerEmbedder",
+    "TokenBudget",
+    "Truncation",
     "default_batch_size",
     "default_cache_dir",
+    "describe_truncation",
     "embed_texts",
     "make_embedder",
+    "measure_truncation",
     "package_version",
     "resolve_model",
     "text_key",
+    "token_budget_of",
 ]

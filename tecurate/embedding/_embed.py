@@ -12,6 +12,7 @@ import numpy as np
 import tecurate.embedding._cpu_threads as cpu_encode
 from tecurate._signals import Interrupted
 from tecurate.embedding._store import ContentStore, text_key
+from tecurate.embedding._tokens import Truncation
 from tecurate.errors import TecurateError
 
 DEFAULT_BATCH_SIZE = 64
@@ -34,7 +35,9 @@ of its work without leaving thousands of tiny chunk files."""
 class Embedder(Protocol):
     """Anything that maps texts to fixed-size vectors; tests plug in a fake.
 
-    An optional ``precision`` attribute (``"fp32"`` when absent) is recorded in the report.
+    An optional ``precision`` attribute (``"fp32"`` when absent) is recorded in the report; an
+    optional ``token_budget`` (:class:`tecurate.embedding.TokenBudget`, None when unknown) says
+    how many tokens of a text it reads, so the report can say which texts it cuts.
     """
 
     name: str
@@ -68,6 +71,8 @@ class EmbeddingInfo:
     cache_write_ok: bool = True
     """False when new vectors could not be written (read-only or full cache dir); the audit
     still succeeds, but the next run will embed them again."""
+    truncation: Truncation | None = None
+    """What the model's token limit cut; None when the embedder has no token budget."""
 
 
 def precision_of(embedder: Embedder) -> str:

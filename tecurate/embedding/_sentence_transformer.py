@@ -3,6 +3,7 @@ one of the sentence-transformers backends (plain ``encode``, threaded CPU, ONNX 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from tecurate.embedding._model import (
     resolve_model,
 )
 from tecurate.embedding._store import ContentStore
+from tecurate.embedding._tokens import TokenBudget
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -112,6 +114,11 @@ class SentenceTransformerEmbedder:
         self._model: SentenceTransformer | None = None
         self._encoder: Encoder | None = None
         self.identity, self.dim = self._identify()
+
+    @functools.cached_property
+    def token_budget(self) -> TokenBudget | None:
+        """Read from a local model folder without loading the model; None for a Hub id."""
+        return TokenBudget.from_folder(self._resolved) if os.path.isdir(self._resolved) else None
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         if self._encoder is None:
