@@ -97,8 +97,8 @@ def test_gate_outcomes_and_the_worst_status_wins():
     healthy = _summary({"id_test": 2, "ood": 5}, {"id_test": 2, "ood": 5}, {"id_test": 0, "ood": 0}, 0.01)
     verdict = decide(healthy, _lines(False, False), CONFIG, [])
     assert verdict.status == "pass" and verdict.exit_code == 0 and verdict.reasons == ()
-    assert verdict.gates[0].message == ("te models collapse +0% more often than raw ones on id_test "
-                                        "(8% vs 8%; lower bound +0%, limit 5%)")
+    assert verdict.gates[0].message == ("te models collapse +0 points more often than raw ones on id_test "
+                                        "(8% vs 8%; lower bound +0, limit 5 points)")
 
     sick = _summary({"id_test": 2, "ood": 18}, {"id_test": 2, "ood": 6}, {"id_test": 2, "ood": 12}, 0.2)
     assert _statuses(sick, _lines(True, False)) == {"te_collapse_rate": "fail", "te_only_collapse": "fail",

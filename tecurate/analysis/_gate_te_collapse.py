@@ -44,6 +44,6 @@ class TeCollapseRate:
         raw = ctx.summary.representations["raw"][split].collapse_rate
         status = "fail" if low > limit + 1e-12 else "pass"
         return GateResult(self.name, status,
-                          f"te models collapse {excess:+.0%} more often than raw ones on {split} "
-                          f"({te:.0%} vs {raw:.0%}; lower bound {low:+.0%}, limit {limit:.0%})",
+                          f"te models collapse {100 * excess:+.0f} points more often than raw ones on {split} "
+                          f"({te:.0%} vs {raw:.0%}; lower bound {100 * low:+.0f}, limit {100 * limit:.0f} points)",
                           low, limit)
