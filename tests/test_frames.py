@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from conftest import NumbersEmbedder, make_frame
+from test_pipeline import comparable as same_run
 
 from tecurate import AuditConfig, TecurateError, audit
 from tecurate.data import FRAME_FORMATS, INPUT_FORMATS, load_table
@@ -23,12 +24,7 @@ FAST = dict(families=("logreg", "xgboost"), n_configs=2, n_jobs=1, use_cache=Fal
 
 def comparable(report) -> dict:
     """The report without what differs between two runs on the same data, or names the source."""
-    data = report.to_dict()
-    for key in ("created_at", "timings"):
-        data.pop(key)
-    data["embedding"].pop("seconds")
-    for model in data["models"]:
-        model.pop("fit_seconds")
+    data = same_run(report)
     for key in ("path", "sha256", "format"):
         data["input"].pop(key)
     return data
