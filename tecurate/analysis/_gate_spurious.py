@@ -22,7 +22,7 @@ from tecurate.data import ID_TEST
 from tecurate.settings import Setting
 
 SPURIOUS_SUPPORT = gate_threshold(
-    "spurious_support", 0.8, "A line counts as spurious for the gate when it is in more than this share of "
+    "spurious_support", 0.85, "A line counts as spurious for the gate when it is in more than this share of "
     "the grid's resamples.")
 SPURIOUS_RESAMPLES = Setting("spurious_resamples", 50, "Resamples of the matched configurations behind the "
                              "spurious gate (0: the fitted lines' flags decide).", "gates", kind="int", low=0)
