@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from tecurate.analysis import GATES, SPURIOUS_SETTINGS
+from tecurate.analysis import BASELINE, GATES, SPURIOUS_SETTINGS
 from tecurate.embedding import PRECISIONS
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
@@ -144,6 +144,10 @@ def _post_init(self: Any) -> None:
             f"{MAX_SEED}")
     require(self.precision == "fp32" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
+    require(BASELINE in self.representations, f"--representations must include {BASELINE}: the gates judge "
+            "every other route against it")
+    require(len(self.representations) > 1, f"--representations needs a route besides {BASELINE} to audit "
+            "(te, raw+te)")
 
 
 def _to_dict(self: Any) -> dict[str, Any]:

@@ -70,6 +70,8 @@ class AuditReport:
         """Plain JSON data: nested dataclasses flattened, class codes replaced by labels."""
         classes = self.target["classes"]
         data = plain_data(self)
+        if isinstance(data["summary"], dict) and not data["summary"].get("paired_routes", True):
+            del data["summary"]["paired_routes"]  # only raw+te (or another extra route) has any
         for model in data["models"]:
             for metrics in model["splits"].values():
                 metrics["predicted_distribution"] = dict(zip(classes, metrics["predicted_distribution"]))
