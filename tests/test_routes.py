@@ -213,6 +213,9 @@ def test_real_model_audit_of_a_real_table_on_three_routes(tmp_path):
     gates = {g["gate"]: g for g in report["verdict"]["gates"]}
     assert {f"{gate}[raw+te]" for gate in PER_ROUTE_GATES} <= set(gates)
     assert gates["accuracy_gap[raw+te]"]["value"] == pytest.approx(paired["id_test"]["median_accuracy_gap"])
-    # Raw features carry this table: side by side with them, the embeddings cost far less
-    # accuracy than in their place.
-    assert paired["id_test"]["median_accuracy_gap"] < report["summary"]["paired"]["id_test"]["median_accuracy_gap"]
+    # raw+te is a matrix of its own, not a copy of either route: some configuration scores
+    # differently on it than on raw and than on te.
+    acc = {(m["config_id"], m["representation"]): m["splits"]["id_test"]["accuracy"] for m in report["models"]}
+    configs = {c for c, _ in acc}
+    assert any(acc[(c, "raw+te")] != acc[(c, "raw")] for c in configs)
+    assert any(acc[(c, "raw+te")] != acc[(c, "te")] for c in configs)
