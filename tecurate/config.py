@@ -82,7 +82,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("families", default_families(), "Comma-separated model families.", "grid",
             kind="list", choices=_family_names, item="model family"),
     Setting("n_configs", 12, "Configurations of the fixed design per family (every one of a smaller grid: the "
-            "report says how many); each is fitted on raw and on te.", "grid",
+            "report says how many); each is fitted on every route of --representations.", "grid",
             kind="int", low=1),
     Setting("n_jobs", -1, "Parallel model fits (threads, one BLAS/OpenMP thread each); -1: all cores.",
             "grid", kind="int"),

@@ -22,7 +22,7 @@ from tecurate import AuditConfig, audit
 from tecurate.analysis import DEFAULT_REPRESENTATIONS, REPRESENTATIONS, ROUTES, build_features
 from tecurate.cli import app
 from tecurate.errors import TecurateError
-from tecurate.reporting import audit_junit, compare_reports, render_html, schema
+from tecurate.reporting import AuditReport, audit_junit, compare_reports, render_html, schema
 from tecurate.reporting._terminal import summary as terminal_summary
 from tecurate.simulate import SimulateConfig
 
@@ -45,9 +45,14 @@ def default_report(table: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def three_routes(table: Path) -> dict[str, Any]:
+def three_routes_report(table: Path) -> AuditReport:
     config = AuditConfig(**SETTINGS, representations=("raw", "te", "raw+te"))
-    return audit(str(table), config, embedder=NumbersEmbedder()).to_dict()
+    return audit(str(table), config, embedder=NumbersEmbedder())
+
+
+@pytest.fixture(scope="module")
+def three_routes(three_routes_report: AuditReport) -> dict[str, Any]:
+    return three_routes_report.to_dict()
 
 
 def test_the_registry_names_every_route_once_and_raw_te_by_default():
@@ -116,6 +121,13 @@ def test_adding_raw_plus_te_leaves_the_raw_and_te_results_unchanged(default_repo
 
     assert strip(three_routes) == strip(default_report)
     assert "paired_routes" not in default_report["summary"]
+
+
+def test_the_summary_pairs_each_route_with_raw(three_routes_report):
+    summary = three_routes_report.summary
+    assert summary.paired_with("te") is summary.paired
+    assert summary.paired_with("raw+te") is summary.paired_routes["raw+te"]
+    assert summary.paired_with("nothing") == {}
 
 
 def test_without_te_only_the_raw_plus_te_gates_run(table):

@@ -53,7 +53,7 @@ class GateContext:
     @property
     def paired(self) -> Mapping[str, PairedSummary]:
         """``[split]``: :attr:`route` paired with raw over the same configurations."""
-        return self.summary.paired if self.route == "te" else self.summary.paired_routes.get(self.route, {})
+        return self.summary.paired_with(self.route)
 
 
 Bounds = Callable[[Mapping[str, Any], float], "tuple[float, float] | None"]

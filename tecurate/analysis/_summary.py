@@ -69,6 +69,10 @@ class Summary:
     """``[route][split]``: every other non-raw route (raw+te) against raw, the same way; in its
     :class:`PairedSummary` "te" stands for that route. The report leaves it out when empty."""
 
+    def paired_with(self, route: str) -> dict[str, PairedSummary]:
+        """``[split]``: ``route`` (te, raw+te) paired with raw; empty when it was not audited."""
+        return self.paired if route == "te" else self.paired_routes.get(route, {})
+
 
 def _split_order(models: Iterable[ModelResult]) -> list[str]:
     seen = dict.fromkeys(split for m in models for split in m.splits)

@@ -111,7 +111,7 @@ class AuditReport:
     def models_frame(self) -> pd.DataFrame:
         """One row per (model, representation, split): the grid's metrics as a pandas DataFrame.
 
-        Columns: ``family``, ``config_id``, ``representation`` (raw or te), ``split``, every
+        Columns: ``family``, ``config_id``, ``representation`` (raw, te or raw+te), ``split``, every
         metric of the split (an unlabelled split has no accuracy: NaN), ``fit_seconds``,
         ``cached`` and ``params`` (a dict). The predicted class distribution stays in the JSON.
         """
