@@ -120,7 +120,8 @@ class Gate(Protocol):
     per_route: bool
     """Judged once per non-raw route (``ctx.route``): te's result keeps the gate's name, another
     route's is named ``gate[route]`` (:func:`tecurate.analysis.route_gate_name`), and ``compare``
-    checks the route's figures (under ``summary.paired_routes``) the same way."""
+    checks the route's figures (under ``summary.paired_routes``) the same way. A gate without the
+    attribute is judged once, as before routes could vary."""
 
     def evaluate(self, ctx: GateContext) -> GateResult: ...
 

@@ -88,7 +88,7 @@ def _route_rises(route: str) -> list[Rise]:
     for gate in GATES.values():
         if not getattr(gate, "per_route", False):
             continue
-        for rise in (w for w in gate.watches if isinstance(w, Rise)):
+        for rise in (w for w in gate.watches if isinstance(w, Rise) and "paired" in w.path):
             steps = rise.path.index("paired")
             rises.append(dataclasses.replace(
                 rise, check=route_gate_name(rise.check, route), what=re.sub(r"\bte\b", route, rise.what),
