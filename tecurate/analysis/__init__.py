@@ -7,10 +7,18 @@ Pure functions over arrays and result records: no I/O, no printing.
 from tecurate.analysis._agreement import aline_estimates, fit_agreement, pairwise_agreement
 from tecurate.analysis._analyze import Analysis, analyze
 from tecurate.analysis._aotl import REASONS, SPURIOUS_SETTINGS, AotlFit, SpuriousThresholds, assess_line, fit_aotl
+from tecurate.analysis._estimator import Estimator
+from tecurate.analysis._estimators import ESTIMATORS
 from tecurate.analysis._gate import SPLIT, Flag, Gate, GateContext, GateResult, Rise, Watch
 from tecurate.analysis._gate_bounds import REGRESSION_CONFIDENCE, z_score
 from tecurate.analysis._gates import GATES, Verdict, decide
 from tecurate.analysis._line import LineFit, fit_line, probit
+from tecurate.analysis._ood import (
+    TECURATE,
+    OodModelEstimate,
+    OodSplitEstimate,
+    estimate_ood,
+)
 from tecurate.analysis._metrics import (
     SplitMetrics,
     accuracy,
@@ -31,6 +39,7 @@ from tecurate.analysis._stability import STABILITY_GATE, assess_stability, media
 from tecurate.analysis._summary import PairedSummary, SplitSummary, Summary, summarize
 
 __all__ = [
+    "ESTIMATORS",
     "GATES",
     "REGRESSION_CONFIDENCE",
     "SPLIT",
@@ -40,6 +49,7 @@ __all__ = [
     "STABILITY_GATE",
     "Analysis",
     "AotlFit",
+    "Estimator",
     "Flag",
     "Gate",
     "GateContext",
@@ -47,11 +57,14 @@ __all__ = [
     "GridRun",
     "LineFit",
     "ModelResult",
+    "OodModelEstimate",
+    "OodSplitEstimate",
     "PairedSummary",
     "PredictionMetrics",
     "Rise",
     "SplitMetrics",
     "SplitSummary",
+    "TECURATE",
     "SpuriousThresholds",
     "Summary",
     "Verdict",
@@ -65,6 +78,7 @@ __all__ = [
     "base_rate",
     "class_shares",
     "decide",
+    "estimate_ood",
     "fit_agreement",
     "fit_aotl",
     "fit_line",
