@@ -6,15 +6,15 @@ too, so every estimator covers every model. ALine-S applies the healthy line to 
 model's ID accuracy; ALine-D solves the healthy pairs' equations first and then each collapsed
 model's equations with every healthy partner, averaged. Under row weights the OOD agreement of
 each pair is a weighted share, so the bootstrap and the pseudo-shifts reuse one pair × row matrix.
+Probits clip to [eps, 1 − eps] (``--probit-eps``) as in :func:`tecurate.analysis.probit`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from tecurate.analysis._estimator import Estimator
-from tecurate.analysis._line import probit
 from tecurate.analysis._shift_data import ShiftData
 
 
@@ -26,6 +26,14 @@ def _agreements(pred: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 def aline(data: ShiftData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(R, M) ALine-S and ALine-D estimates; NaN for a route whose healthy line is undefined
     (fewer than 3 healthy models, or no spread in agreement)."""
+    return data.memo("aline", weights, lambda: _aline(data, weights))
+
+
+def _probit(p: np.ndarray, eps: float) -> np.ndarray:
+    return special.ndtri(np.clip(p, eps, 1.0 - eps))
+
+
+def _aline(data: ShiftData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r = weights.shape[0]
     out_s = np.full((r, data.n_models), np.nan)
     out_d = np.full((r, data.n_models), np.nan)
@@ -36,9 +44,8 @@ def aline(data: ShiftData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         if healthy.sum() < 3:
             continue
         i, j = np.triu_indices(members.size, 1)
-        x = probit(_agreements(data.pred_id[members], i, j).mean(axis=1), data.eps)
-        shares = (weights @ _agreements(data.pred_ood[members], i, j).T.astype(float)) / total
-        y = probit(np.clip(shares, 0.0, 1.0), data.eps)
+        x = _probit(_agreements(data.pred_id[members], i, j).mean(axis=1), data.eps)
+        y = _probit((weights @ _agreements(data.pred_ood[members], i, j).T.astype(np.float32)) / total, data.eps)
         both = healthy[i] & healthy[j]
         xh, yh = x[both], y[:, both]
         if np.ptp(xh) == 0:
@@ -46,8 +53,8 @@ def aline(data: ShiftData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         xc = xh - xh.mean()
         slope = (yh - yh.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
         intercept = yh.mean(axis=1) - slope * xh.mean()
-        p_acc = probit(data.acc_id[members], data.eps)
-        out_s[:, members] = stats.norm.cdf(slope[:, None] * p_acc[None, :] + intercept[:, None])
+        p_acc = _probit(data.acc_id[members], data.eps)
+        out_s[:, members] = special.ndtr(slope[:, None] * p_acc[None, :] + intercept[:, None])
         target = y + slope[:, None] * (0.5 * (p_acc[i] + p_acc[j])[None, :] - x[None, :])
         solved = np.full((r, members.size), np.nan)
         h_idx = np.flatnonzero(healthy)
@@ -62,7 +69,7 @@ def aline(data: ShiftData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]
             with_c = ((i == c) & healthy[j]) | ((j == c) & healthy[i])
             partner = np.where(i[with_c] == c, j[with_c], i[with_c])
             solved[:, c] = (2.0 * target[:, with_c] - solved[:, partner]).mean(axis=1)
-        out_d[:, members] = stats.norm.cdf(solved)
+        out_d[:, members] = special.ndtr(solved)
     return out_s, out_d
 
 

@@ -1,6 +1,7 @@
 """Difference of confidences (DoC, Guillory et al. 2021, "Predicting with Confidence on Unseen
 Distributions", ICCV): ID-test accuracy moved by the drop in average confidence from id_test to
-the OOD rows. Calibrated probabilities make AC and DoC agree on id_test itself.
+the OOD rows (confidence: the calibrated probability of the predicted class). Calibrated
+probabilities make AC and DoC agree on id_test itself.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from tecurate.analysis._shift_data import ShiftData, weighted_mean
 
 
 def estimate(data: ShiftData, weights: np.ndarray) -> np.ndarray:
-    conf_id = data.prob_id.max(axis=2).mean(axis=1)
-    return np.clip(data.acc_id - conf_id + weighted_mean(data.prob_ood.max(axis=2), weights), 0.0, 1.0)
+    return np.clip(data.acc_id - data.conf_id.mean(axis=1) + weighted_mean(data.conf_ood, weights), 0.0, 1.0)
 
 
 DOC = Estimator("doc", "DoC", "Guillory et al. 2021", estimate)

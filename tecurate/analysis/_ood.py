@@ -2,25 +2,26 @@
 
 For each OOD split, every estimator of :mod:`tecurate.analysis._estimators` estimates every model
 of both routes from the same record (:class:`~tecurate.analysis._shift_data.ShiftData`:
-ID-test labels, predictions and temperature-calibrated probabilities). When the split has
+ID-test labels, predictions and calibrated probabilities). When the split has
 labels, each estimator's mean absolute error is measured against the truth.
 
 **tecurate's estimate** ("tecurate" in the report):
 
 - A collapsed model (on id_test or on the split) gets the collapse-aware prior estimate — the
-  BBSE-estimated OOD share of the class it predicts (:mod:`tecurate.analysis._est_prior`).
+  estimated OOD share of the class it predicts (:mod:`tecurate.analysis._est_prior`).
 - Every other model gets a weighted average of the estimators, each weighted by 1 / (its
   ID-side cross-validation MSE for that model + (0.5 pt)²). The cross-validation needs labelled
   shifts, so it makes three from id_test by importance weights, each shaped like the real OOD
-  split as far as unlabelled rows can tell: a label shift to the BBSE prior (w = q̂_y / π_y), a
+  split as far as unlabelled rows can tell: a label shift to the estimated prior (w = q̂_y / π_y), a
   covariate shift in what the models see (the OOD/ID ratio of rows per bin of the healthy
   models' mean prediction: its class × its confidence quintile), and both at once. Each
   estimator is then run on the reweighted ID rows, whose accuracy is known.
 - The interval is the estimate ± z·σ (z for :data:`LEVEL`), clipped to [0, 1], with σ² the sum
   of three variances: the bootstrap over OOD rows (:data:`N_RESAMPLES` Poisson(1) reweightings,
   every estimator rerun with the combination's weights kept), the weighted spread of the
-  estimators around the estimate (what the choice of estimator leaves open), and the estimate's
-  own mean squared error on the ID-side pseudo-shifts.
+  estimators around the estimate (what the choice of estimator leaves open; for a collapsed
+  model, half the gap between the BBSE and PCC priors in the classes it predicts), and the
+  estimate's own mean squared error on the ID-side pseudo-shifts.
 
 Cost: no model is fitted; every estimator is a few matrix products over (resamples × rows).
 """
@@ -33,10 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from tecurate.analysis._est_prior import PRIOR, bbse_prior
+from tecurate.analysis._est_prior import PRIOR, bbse_prior, ood_prior, pcc_prior
 from tecurate.analysis._estimators import ESTIMATORS
 from tecurate.analysis._records import REPRESENTATIONS, GridRun, ModelResult, is_labelled
-from tecurate.analysis._shift_data import ShiftData, calibrate
+from tecurate.analysis._shift_data import ShiftData, calibrate, fit_calibration
 from tecurate.data import ID_TEST
 
 __all__ = ["LEVEL", "N_RESAMPLES", "TECURATE", "OodModelEstimate", "OodSplitEstimate", "estimate_ood",
@@ -46,7 +47,7 @@ TECURATE = "tecurate"
 """The name of tecurate's own estimate beside the registered estimators' in the report."""
 LEVEL = 0.9
 """Nominal coverage of the interval."""
-N_RESAMPLES = 200
+N_RESAMPLES = 100
 """Bootstrap reweightings of the OOD rows per split."""
 _FLOOR = 0.005
 """An estimator's ID-side RMSE never counts as below half a point, so no single one takes all the weight."""
@@ -82,7 +83,12 @@ class OodSplitEstimate:
     id_prior: tuple[float, ...]
     """Class shares of id_test, in class-code order (as ``target.classes``)."""
     estimated_prior: tuple[float, ...]
-    """The BBSE estimate of the split's class shares (from the healthy models of both routes)."""
+    """The estimate of the split's class shares that the prior estimator uses (the midpoint of
+    the next two; from the healthy models of both routes)."""
+    bbse_prior: tuple[float, ...]
+    """Black-box shift estimation's (right under label shift)."""
+    pcc_prior: tuple[float, ...]
+    """The mean calibrated posterior's (right under covariate shift)."""
     true_prior: tuple[float, ...] | None
     prior_shift_tv: float | None
     """Total variation between id_test's and the split's true class shares: near 0 is covariate-like,
@@ -98,8 +104,11 @@ class OodSplitEstimate:
 
 def shift_data(models: Sequence[ModelResult], predictions: Sequence[Mapping[str, np.ndarray]],
                probabilities: Sequence[Mapping[str, np.ndarray]] | None, split: str, y_id: np.ndarray,
-               n_classes: int, eps: float) -> ShiftData:
-    """The estimators' record of ``split``: ``models`` must all hold it and id_test."""
+               n_classes: int, eps: float, calibration: np.ndarray | None = None) -> ShiftData:
+    """The estimators' record of ``split``: ``models`` must all hold it and id_test.
+
+    ``calibration`` is :func:`fit_calibration` of the same models' id_test probabilities, when
+    another split already fitted it."""
     def probs(k: int, name: str) -> np.ndarray:
         given = probabilities[k].get(name) if probabilities else None
         pred = np.asarray(predictions[k][name]).astype(int)
@@ -111,11 +120,12 @@ def shift_data(models: Sequence[ModelResult], predictions: Sequence[Mapping[str,
     pred_ood = np.stack([np.asarray(p[split]).astype(int) for p in predictions])
     prob_id = np.stack([probs(k, ID_TEST) for k in range(len(models))])
     prob_ood = np.stack([probs(k, split) for k in range(len(models))])
-    prob_id, prob_ood, temperature = calibrate(prob_id, y_id, prob_ood)
+    y_id = np.asarray(y_id).astype(int)
+    theta = fit_calibration(prob_id, y_id) if calibration is None else calibration
+    prob_id, prob_ood = calibrate(theta, prob_id), calibrate(theta, prob_ood)
     collapsed = np.array([m.splits[ID_TEST].collapsed or m.splits[split].collapsed for m in models])
     groups = np.array([REPRESENTATIONS.index(m.representation) for m in models])
-    return ShiftData(n_classes, np.asarray(y_id).astype(int), pred_id, pred_ood, prob_id, prob_ood,
-                     collapsed, groups, eps, temperature)
+    return ShiftData(n_classes, y_id, pred_id, pred_ood, prob_id, prob_ood, collapsed, groups, eps, theta)
 
 
 def pseudo_shifts(data: ShiftData, prior: np.ndarray) -> np.ndarray:
@@ -156,18 +166,30 @@ def _estimator_weights(cv: np.ndarray) -> np.ndarray:
     return inverse / inverse.sum(axis=0, keepdims=True)
 
 
-def _estimate_split(data: ShiftData, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                         np.ndarray]:
-    """Per model: every estimator's point estimate (E, M), tecurate's, the interval's ends, and
-    the estimated prior."""
+@dataclass(frozen=True)
+class _Outcome:
+    """One split's estimates for every model (M) of both routes."""
+
+    values: np.ndarray
+    """(E, M) every estimator's point estimate."""
+    estimate: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    priors: dict[str, np.ndarray]
+    """``used``, ``bbse`` and ``pcc`` estimates of the OOD class prior."""
+
+
+def _estimate_split(data: ShiftData, seed: int) -> _Outcome:
     n_ood = data.pred_ood.shape[1]
     rng = np.random.default_rng(seed)
     weights = np.vstack([np.ones((1, n_ood)), rng.poisson(1.0, (N_RESAMPLES, n_ood)).astype(float)])
     weights[1:][weights[1:].sum(axis=1) == 0] = 1.0
     values = _run_all(data, weights)
-    prior = bbse_prior(data, weights[:1])[0]
+    point_w = weights[:1]
+    priors = {"used": ood_prior(data, point_w)[0], "bbse": bbse_prior(data, point_w)[0],
+              "pcc": pcc_prior(data, point_w)[0]}
     on_id = data.on_id_rows()
-    pseudo = pseudo_shifts(data, prior)
+    pseudo = pseudo_shifts(data, priors["used"])
     truth = (pseudo @ on_id.correct_id.T.astype(float)) / pseudo.sum(axis=1)[:, None]
     pseudo_values = _run_all(on_id, pseudo)
     mix = _estimator_weights(pseudo_values - truth[None])
@@ -176,10 +198,13 @@ def _estimate_split(data: ShiftData, seed: int) -> tuple[np.ndarray, np.ndarray,
     chosen_cv = _combine(pseudo_values, mix, data.collapsed, prior_index) - truth
     point = chosen[0]
     spread = np.einsum("em,em->m", mix, (np.nan_to_num(values[:, 0]) - point) ** 2)
-    spread = np.where(data.collapsed, 0.0, spread)
+    # A collapsed model's estimate is as uncertain as the prior: half the gap between the two
+    # assumptions, in the shares of the classes it predicts.
+    gap = 0.5 * data.predicted_shares(point_w)[0] @ (priors["bbse"] - priors["pcc"])
+    spread = np.where(data.collapsed, gap ** 2, spread)
     sigma = np.sqrt(chosen[1:].var(axis=0) + spread + np.mean(chosen_cv ** 2, axis=0))
     z = stats.norm.ppf(0.5 + LEVEL / 2)
-    return values[:, 0], point, np.clip(point - z * sigma, 0, 1), np.clip(point + z * sigma, 0, 1), prior
+    return _Outcome(values[:, 0], point, np.clip(point - z * sigma, 0, 1), np.clip(point + z * sigma, 0, 1), priors)
 
 
 def _mae(values: np.ndarray, truth: np.ndarray) -> float | None:
@@ -187,9 +212,13 @@ def _mae(values: np.ndarray, truth: np.ndarray) -> float | None:
     return float(np.mean(np.abs(values[ok] - truth[ok])) * 100.0) if ok.any() else None
 
 
+def _shares(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
 def _split_record(models: Sequence[ModelResult], split: str, data: ShiftData, rows: np.ndarray,
-                  outcome: tuple[np.ndarray, ...], true_prior: np.ndarray | None) -> OodSplitEstimate:
-    values, point, low, high, prior = outcome
+                  outcome: _Outcome, true_prior: np.ndarray | None) -> OodSplitEstimate:
+    values, point, low, high = outcome.values, outcome.estimate, outcome.low, outcome.high
     names = ESTIMATORS.names()
     labelled = all(is_labelled(models[k].splits[split]) for k in rows)
     truth = np.array([models[k].splits[split].accuracy if labelled else np.nan for k in rows])
@@ -209,8 +238,9 @@ def _split_record(models: Sequence[ModelResult], split: str, data: ShiftData, ro
         coverage = float(np.mean((low[rows] <= truth + 1e-12) & (truth <= high[rows] + 1e-12)))
     return OodSplitEstimate(
         n_models=int(rows.size), n_collapsed=int(data.collapsed[rows].sum()),
-        id_prior=tuple(float(v) for v in data.prior_id), estimated_prior=tuple(float(v) for v in prior),
-        true_prior=None if true_prior is None else tuple(float(v) for v in true_prior),
+        id_prior=_shares(data.prior_id), estimated_prior=_shares(outcome.priors["used"]),
+        bbse_prior=_shares(outcome.priors["bbse"]), pcc_prior=_shares(outcome.priors["pcc"]),
+        true_prior=None if true_prior is None else _shares(true_prior),
         prior_shift_tv=None if true_prior is None else float(0.5 * np.abs(true_prior - data.prior_id).sum()),
         estimates=records, mae_pp=mae, mae_pp_collapsed=collapsed_mae, coverage=coverage)
 
@@ -225,12 +255,14 @@ def estimate_ood(run: GridRun, id_labels: np.ndarray, *, n_classes: int, eps: fl
     chosen = [k for k, m in enumerate(run.models) if ID_TEST in m.splits]
     splits = dict.fromkeys(s for k in chosen for s in run.models[k].splits if s != ID_TEST)
     out: dict[str, dict[str, OodSplitEstimate]] = {}
+    fitted: dict[tuple[int, ...], np.ndarray] = {}
     for offset, split in enumerate(splits):
         members = [k for k in chosen if split in run.models[k].splits]
         models = [run.models[k] for k in members]
         data = shift_data(models, [run.predictions[k] for k in members],
                           [run.probabilities[k] for k in members] if run.probabilities else None,
-                          split, id_labels, n_classes, eps)
+                          split, id_labels, n_classes, eps, fitted.get(tuple(members)))
+        fitted[tuple(members)] = data.calibration
         outcome = _estimate_split(data, seed + offset)
         true_prior = None if class_shares is None or split not in class_shares else np.asarray(class_shares[split])
         for rep in REPRESENTATIONS:

@@ -96,7 +96,8 @@ def fit_predict(
     Probabilities have one column per global class code (``n_classes``, by default one past the
     largest training code), 0 for classes absent from training; they feed the label-free OOD
     accuracy estimators (:mod:`tecurate.analysis._ood`). An estimator without ``predict_proba``
-    gives its predictions one-hot.
+    gives its predictions one-hot (which the estimators' calibration turns into its ID precision
+    per predicted class).
 
     Classes absent from the training rows are re-coded to a contiguous range for the estimator
     (XGBoost insists) and mapped back, so metrics always see the global codes. Families that
