@@ -40,6 +40,7 @@ def test_the_public_api_is_exactly_all():
         "n_predicted_classes", "pairwise_agreement", "prediction_entropy", "prediction_shift_tv", "probit",
         "split_metrics", "summarize",
         "Analysis", "analyze", "REGRESSION_CONFIDENCE", "z_score",
+        "ESTIMATORS", "Estimator", "OodModelEstimate", "OodSplitEstimate", "TECURATE", "estimate_ood",
     }
     assert set(analysis.__all__) == expected
     assert all(hasattr(analysis, name) for name in analysis.__all__)

@@ -40,6 +40,11 @@ from tecurate.analysis import ESTIMATORS, TECURATE  # noqa: E402
 RESULTS = ROOT / "validation" / "RESULTS.md"
 BEGIN, END = "<!-- ood-estimates:begin -->", "<!-- ood-estimates:end -->"
 SEEDS = (0, 1)
+PUBLISHED = ("no_shift", "ac", "atc", "doc", "aline_s", "aline_d")
+"""The baselines from the literature; ``prior`` is tecurate's own, like the combination."""
+HELD_OUT = ("wa_churn", "SwissLabor")
+"""Tables not looked at when the prior's midpoint was chosen (they were when the interval's
+collapsed-model term was)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def section(records: list[dict[str, Any]], seconds: float) -> str:
     shifts: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in records:
         shifts.setdefault((r["table"], r["split"], r["route"]), []).append(r)
-    rows, wins, per_shift = [], 0, []
+    rows, wins, wins_published, per_shift = [], 0, 0, []
     for (tab, split, route), recs in shifts.items():
         mae = {n: float(np.mean([r["fit"]["mae_pp"][n] for r in recs if r["fit"]["mae_pp"].get(n) is not None]
                                 or [np.nan])) for n in names}
@@ -110,14 +115,16 @@ def section(records: list[dict[str, Any]], seconds: float) -> str:
         est_tv = float(np.mean([0.5 * np.abs(np.subtract(r["fit"]["estimated_prior"], r["fit"]["id_prior"])).sum()
                                 for r in recs]))
         best_other = min(v for n, v in mae.items() if n != TECURATE and np.isfinite(v))
-        ok = mae[TECURATE] <= best_other + 0.5
+        best_published = min(v for n, v in mae.items() if n in PUBLISHED and np.isfinite(v))
+        ok, ok_published = mae[TECURATE] <= best_other + 0.5, mae[TECURATE] <= best_published + 0.5
         wins += ok
+        wins_published += ok_published
         per_shift.append(mae)
         rows.append([tab, split.removeprefix("ood:"), route, kind(tv), fmt(tv, ".2f"), fmt(est_tv, ".2f"),
                      *(("**" + fmt(mae[n]) + "**") if n == TECURATE else fmt(mae[n]) for n in names),
-                     "yes" if ok else "no"])
+                     "yes" if ok_published else "no", "yes" if ok else "no"])
     header = ["table", "OOD split", "route", "shift", "prior TV", "est. TV", *(labels[n] for n in names),
-              "tecurate ≤ best + 0.5"]
+              "≤ best published + 0.5", "≤ best of all + 0.5"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     means = {n: float(np.nanmean([m[n] for m in per_shift])) for n in names}
@@ -137,15 +144,22 @@ def section(records: list[dict[str, Any]], seconds: float) -> str:
         k = kind(r["fit"]["prior_shift_tv"])
         for e in r["fit"]["estimates"]:
             cov_by_kind.setdefault(k, []).append(e["low"] <= e["ood_accuracy"] + 1e-12 <= e["high"] + 2e-12)
-    widths = [e["high"] - e["low"] for r in records for e in r["fit"]["estimates"]]
+    split_cov = {c: [e["low"] <= e["ood_accuracy"] + 1e-12 <= e["high"] + 2e-12 for r in records
+                     for e in r["fit"]["estimates"] if e["collapsed"] == c] for c in (False, True)}
+    split_width = {c: [e["high"] - e["low"] for r in records for e in r["fit"]["estimates"] if e["collapsed"] == c]
+                   for c in (False, True)}
+    held = [m for m, r in zip(per_shift, rows, strict=True) if any(h in r[0] for h in HELD_OUT)]
+    held_means = {n: float(np.nanmean([m[n] for m in held])) for n in names} if held else {}
     collapsed = [(e["estimate"] - e["ood_accuracy"]) * 100 for r in records for e in r["fit"]["estimates"]
                  if e["collapsed"]]
     collapsed_ns = [(e["estimates"]["no_shift"] - e["ood_accuracy"]) * 100 for r in records
                     for e in r["fit"]["estimates"] if e["collapsed"]]
     healthy = [abs(e["estimate"] - e["ood_accuracy"]) * 100 for r in records for e in r["fit"]["estimates"]
                if not e["collapsed"]]
-    best_baseline = min((n for n in names if n != TECURATE), key=lambda n: means[n])
-    goal1 = wins >= 2 * len(per_shift) / 3 and all(means[TECURATE] < means[n] for n in names if n != TECURATE)
+    best_baseline = min(PUBLISHED, key=lambda n: means[n])
+    beats_published = all(means[TECURATE] < means[n] for n in PUBLISHED)
+    beats_prior = means[TECURATE] < means["prior"]
+    goal1 = wins_published >= 2 * len(per_shift) / 3 and beats_published
     cover = float(np.mean(covered))
     within2 = float(np.mean(np.abs(collapsed) <= 2.0)) if collapsed else float("nan")
     tables = ", ".join(dict.fromkeys(f"`{r['table']}` by `{r['shift_col']}`" for r in records))
@@ -168,14 +182,20 @@ Mean MAE over shifts (pp):
 
 {chr(10).join(mean_lines)}
 
-- tecurate's estimate is the lowest or within 0.5 points of the lowest on **{wins} of {len(per_shift)}**
-  shifts (goal: at least two thirds); its mean MAE is {fmt(means[TECURATE])} against
-  {fmt(means[best_baseline])} for the best single estimator ({labels[best_baseline]}):
-  **goal {"met" if goal1 else "not met"}**.
+- tecurate's estimate is the lowest or within 0.5 points of the lowest published baseline on
+  **{wins_published} of {len(per_shift)}** shifts ({wins} of {len(per_shift)} counting tecurate's own prior
+  estimator too; goal: at least two thirds); its mean MAE is {fmt(means[TECURATE])} against
+  {fmt(means[best_baseline])} for the best published one ({labels[best_baseline]}) and {fmt(means["prior"])}
+  for tecurate's prior estimate alone ({"higher" if beats_prior else "lower"} than the combination's):
+  **goal {"met" if goal1 else "not met"}** (the mean-MAE half {"met" if beats_published else "not met"}, the
+  per-shift half {"met" if wins_published >= 2 * len(per_shift) / 3 else "not met"}).
+- Held-out tables ({", ".join(HELD_OUT)}, {len(held)} shifts): mean MAE tecurate
+  {fmt(held_means.get(TECURATE))}, best published {fmt(min(held_means[n] for n in PUBLISHED) if held else None)}.
 - Nominal-90% intervals cover the true OOD accuracy on **{cover:.1%}** of {len(covered)} (model, split,
   seed) triples (goal 85–95%: **{"met" if 0.85 <= cover <= 0.95 else "not met"}**); by shift kind:
-  {", ".join(f"{k} {np.mean(v):.1%} (n={len(v)})" for k, v in cov_by_kind.items())}; median width
-  {np.median(widths) * 100:.1f} points.
+  {", ".join(f"{k} {np.mean(v):.1%} (n={len(v)})" for k, v in cov_by_kind.items())}; healthy models
+  {np.mean(split_cov[False]):.1%} (median width {np.median(split_width[False]) * 100:.1f} points), collapsed
+  models {np.mean(split_cov[True]):.1%} (median width {np.median(split_width[True]) * 100:.1f} points).
 - Collapsed models ({len(collapsed)} (model, split, seed) triples): the prior-based estimate is off by
   {fmt(float(np.mean(np.abs(collapsed))) if collapsed else None)} points on average (median
   {fmt(float(np.median(np.abs(collapsed))) if collapsed else None)}), within 2 points for

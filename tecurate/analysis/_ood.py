@@ -200,7 +200,7 @@ def _estimate_split(data: ShiftData, seed: int) -> _Outcome:
     spread = np.einsum("em,em->m", mix, (np.nan_to_num(values[:, 0]) - point) ** 2)
     # A collapsed model's estimate is as uncertain as the prior: half the gap between the two
     # assumptions, in the shares of the classes it predicts.
-    gap = 0.5 * data.predicted_shares(point_w)[0] @ (priors["bbse"] - priors["pcc"])
+    gap = data.predicted_shares(point_w)[0] @ (priors["bbse"] - priors["pcc"])
     spread = np.where(data.collapsed, gap ** 2, spread)
     sigma = np.sqrt(chosen[1:].var(axis=0) + spread + np.mean(chosen_cv ** 2, axis=0))
     z = stats.norm.ppf(0.5 + LEVEL / 2)

@@ -59,20 +59,22 @@ def fit_calibration(prob_id: np.ndarray, y_id: np.ndarray) -> np.ndarray:
         step = np.linalg.solve(hess + 1e-6 * np.eye(k), grad[..., None])[..., 0]
         # A saturated model (one-hot, or nearly) has a vanishing Hessian: cap the step's size.
         step *= np.minimum(1.0, _MAX_STEP / np.maximum(np.abs(step).max(axis=1), 1e-12))[:, None]
-        size = np.ones(m)
-        for _ in range(8):
-            trial = theta - size[:, None] * step
-            trial[:, 0] = np.clip(trial[:, 0], *_SCALE_RANGE)
-            new = _nll(trial, logp, onehot)
-            worse = new > loss + 1e-12
-            if not worse.any():
+        trial = theta - step
+        trial[:, 0] = np.clip(trial[:, 0], *_SCALE_RANGE)
+        new = _nll(trial, logp, onehot)
+        for _ in range(8):  # halve the steps that made it worse, recomputing only those models
+            worse = np.flatnonzero(new > loss + 1e-12)
+            if not worse.size:
                 break
-            size = np.where(worse, size / 2, size)
+            step[worse] /= 2
+            trial[worse] = theta[worse] - step[worse]
+            trial[worse, 0] = np.clip(trial[worse, 0], *_SCALE_RANGE)
+            new[worse] = _nll(trial[worse], logp[worse], onehot)
         keep = new <= loss + 1e-12
-        moved = np.abs(np.where(keep[:, None], trial - theta, 0.0)).max()
+        gain = np.where(keep, loss - new, 0.0).max()
         theta = np.where(keep[:, None], trial, theta)
         loss = np.where(keep, new, loss)
-        if moved < 1e-6:
+        if gain < 1e-9:
             break
     return theta
 
