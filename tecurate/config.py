@@ -38,8 +38,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             optional=True, shown_default="most frequent"),
     Setting("ood_path", None, "A second file with the same columns: the OOD rows (without the target "
             "column: unlabelled). A copy of DATA is an error.", "split", optional=True, flag="--ood"),
-    Setting("ood_unlabeled", False, "Ignore the --ood file's labels: estimate OOD accuracy by "
-            "agreement-on-the-line.", "split", kind="bool"),
+    Setting("ood_unlabeled", False, "Ignore the --ood file's labels: estimate OOD accuracy without them "
+            "(ood_estimates, agreement).", "split", kind="bool"),
     Setting("min_domain_rows", 200, "Smallest domain that becomes its own OOD split.", "split", kind="int",
             low=1),
     Setting("synthetic_quantile", 0.8, "Without a shift, rows above this quantile of the first principal "

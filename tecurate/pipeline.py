@@ -246,7 +246,8 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
         run = _fit(configs, features, rows, len(loaded.target.classes), config, fits, notify)
     with clock.stage("analyze"):
         analysis = analyze(run.models, _class_shares(rows, len(loaded.target.classes)), config,
-                           predictions=run.predictions, truncation=truncation)
+                           predictions=run.predictions, probabilities=run.probabilities,
+                           id_labels=rows.codes[rows.splits["id_test"]], truncation=truncation)
     notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits),
              *([describe_truncation(truncation)] if truncation is not None and truncation.n_truncated else []))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
@@ -328,6 +329,7 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
         summary=analysis.summary,
         aotl=analysis.aotl,
         agreement=analysis.agreement,
+        ood_estimates=analysis.ood_estimates,
         verdict=analysis.verdict,
         timings=timings,
         warnings=list(rows.warnings),

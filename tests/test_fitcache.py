@@ -48,6 +48,8 @@ def test_second_run_refits_nothing_and_reports_the_same(tmp_path):
     assert [replace(m, cached=False) for m in second.models] == first.models
     for a, b in zip(first.predictions, second.predictions):
         assert a.keys() == b.keys() and all(np.array_equal(a[s], b[s]) for s in a)
+    for a, b in zip(first.probabilities, second.probabilities):
+        assert a.keys() == b.keys() and all(np.array_equal(a[s], b[s]) for s in a)
 
 
 @pytest.mark.parametrize("change", ["features", "labels", "seed", "tests"])
@@ -109,6 +111,29 @@ def test_a_corrupt_entry_is_refitted_not_trusted(tmp_path):
     assert sum(not m.cached for m in again.models) == 1
     assert [replace(m, cached=False, fit_seconds=0) for m in again.models] == \
         [replace(m, fit_seconds=0) for m in first.models]
+
+
+def test_an_entry_without_probabilities_is_refitted_not_misread(tmp_path):
+    """An entry holding codes only (as the layout before probabilities wrote them) is a miss."""
+    import hashlib
+    import io
+
+    features, y = _data()
+    first = _run(tmp_path, features, y)
+    assert all(p["id_test"].shape == (60, 2) for p in first.probabilities)
+    entry = sorted(tmp_path.rglob("fit-*.npz"))[0]
+    with np.load(entry) as archive:
+        codes, seconds = archive["predictions"], archive["seconds"]
+    buffer = io.BytesIO()
+    np.savez(buffer, predictions=codes, seconds=seconds)
+    data = buffer.getvalue()
+    kind = entry.name[:-len("-" + "0" * 64 + ".npz")]
+    entry.unlink()  # replaced by an intact, correctly named entry that lacks the probabilities
+    (entry.parent / f"{kind}-{hashlib.sha256(data).hexdigest()}.npz").write_bytes(data)
+    again = _run(tmp_path, features, y)
+    assert sum(not m.cached for m in again.models) == 1
+    for a, b in zip(first.probabilities, again.probabilities):
+        assert all(np.array_equal(a[s], b[s]) for s in a)
 
 
 def test_an_unwritable_cache_still_fits(tmp_path):

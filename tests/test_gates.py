@@ -42,6 +42,7 @@ def test_the_public_api_is_exactly_all():
         "Analysis", "analyze", "REGRESSION_CONFIDENCE", "z_score",
         "BASELINE", "DEFAULT_REPRESENTATIONS", "REPRESENTATIONS_SETTING", "ROUTES", "Route", "build_features",
         "route_gate_name",
+        "ESTIMATORS", "Estimator", "OodModelEstimate", "OodSplitEstimate", "TECURATE", "estimate_ood",
     }
     assert set(analysis.__all__) == expected
     assert all(hasattr(analysis, name) for name in analysis.__all__)

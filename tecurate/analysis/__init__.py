@@ -7,10 +7,18 @@ Pure functions over arrays and result records: no I/O, no printing.
 from tecurate.analysis._agreement import aline_estimates, fit_agreement, pairwise_agreement
 from tecurate.analysis._analyze import Analysis, analyze
 from tecurate.analysis._aotl import REASONS, SPURIOUS_SETTINGS, AotlFit, SpuriousThresholds, assess_line, fit_aotl
+from tecurate.analysis._estimator import Estimator
+from tecurate.analysis._estimators import ESTIMATORS
 from tecurate.analysis._gate import SPLIT, Flag, Gate, GateContext, GateResult, Rise, Watch
 from tecurate.analysis._gate_bounds import REGRESSION_CONFIDENCE, z_score
 from tecurate.analysis._gates import GATES, Verdict, decide
 from tecurate.analysis._line import LineFit, fit_line, probit
+from tecurate.analysis._ood import (
+    TECURATE,
+    OodModelEstimate,
+    OodSplitEstimate,
+    estimate_ood,
+)
 from tecurate.analysis._metrics import (
     SplitMetrics,
     accuracy,
@@ -46,6 +54,7 @@ from tecurate.analysis._summary import PairedSummary, SplitSummary, Summary, sum
 __all__ = [
     "BASELINE",
     "DEFAULT_REPRESENTATIONS",
+    "ESTIMATORS",
     "GATES",
     "REGRESSION_CONFIDENCE",
     "SPLIT",
@@ -57,6 +66,7 @@ __all__ = [
     "STABILITY_GATE",
     "Analysis",
     "AotlFit",
+    "Estimator",
     "Flag",
     "Gate",
     "GateContext",
@@ -64,12 +74,15 @@ __all__ = [
     "GridRun",
     "LineFit",
     "ModelResult",
+    "OodModelEstimate",
+    "OodSplitEstimate",
     "PairedSummary",
     "PredictionMetrics",
     "Rise",
     "Route",
     "SplitMetrics",
     "SplitSummary",
+    "TECURATE",
     "SpuriousThresholds",
     "Summary",
     "Verdict",
@@ -84,6 +97,7 @@ __all__ = [
     "build_features",
     "class_shares",
     "decide",
+    "estimate_ood",
     "fit_agreement",
     "fit_aotl",
     "fit_line",

@@ -106,9 +106,12 @@ def is_labelled(metrics: SplitMetrics | PredictionMetrics) -> bool:
 class GridRun:
     """Every fitted model and, aligned with it, its predicted class codes per test split.
 
-    Predictions (int8 codes) feed agreement-on-the-line; they stay out of the JSON report, which
-    must remain small.
+    Predictions (int8 codes) feed agreement-on-the-line, probabilities (rows × K, float32) the
+    other label-free OOD estimators; both stay out of the JSON report, which must remain small.
     """
 
     models: list[ModelResult]
     predictions: list[dict[str, np.ndarray]]
+    probabilities: list[dict[str, np.ndarray]] = field(default_factory=list)
+    """Empty where a caller kept only predicted codes (then the estimators that need
+    probabilities treat each prediction as certain)."""

@@ -3,9 +3,9 @@
 Embedding is only half of a cold audit's cost; the model grid is most of a warm one (~10 s of
 the credit_data example's ~14 s once its embeddings were cached). A fit is a pure function of
 the estimator code, its parameters and seed, and the exact training and test matrices, so its
-test-split predictions are cached under a key built from all of them: any changed byte of the
-data, split, seed, family spec, fitting code or library version is a miss, never a stale hit.
-Code is keyed by the source of the functions that fit (named below and in each family's
+test-split predictions (class codes, int8, and class probabilities, float32) are cached under a
+key built from all of them: any changed byte of the data, split, seed, family spec, fitting code
+or library version is a miss, never a stale hit. Code is keyed by the source of the functions that fit (named below and in each family's
 builder), not by a file name, so moving it between modules neither invalidates nor hides an
 edit. Entries live in the embedding cache's folder, written and verified the same way
 (sha256-named ``.npz`` files read with ``allow_pickle=False``); a corrupt or mismatched entry
@@ -28,14 +28,15 @@ import numpy as np
 from tecurate import __version__
 from tecurate.grid._families import FAMILIES
 from tecurate.grid._family import Family
-from tecurate.grid._fitting import ModelConfig, fit_predict, validation_split
+from tecurate.grid._fitting import Fitted, ModelConfig, fit_predict, validation_split
 
 if TYPE_CHECKING:
     from tecurate.embedding import ContentStore
 
 _KIND = "fit"
 _SUFFIX = ".npz"
-_LAYOUT = "tecurate-fits-v2"
+_LAYOUT = "tecurate-fits-v3"
+"""v3 added the class probabilities: a v2 entry (codes only) is under another key, never misread."""
 _FITTING_CODE = (fit_predict, validation_split, Family.estimator)
 """What every fit runs besides its family's builder."""
 _FITTING_PACKAGES = ("numpy",)
@@ -85,29 +86,35 @@ class FitCache:
         self.n_unwritten = 0
         """Fits :meth:`store` could not write (a read-only or full cache folder): the audit warns."""
 
-    def load(self, config: ModelConfig, representation: str) -> tuple[dict[str, np.ndarray], float] | None:
-        """The cached predictions per test split and the original fit time, or None on a miss."""
+    def load(self, config: ModelConfig, representation: str) -> Fitted | None:
+        """The cached predictions and probabilities per test split and the original fit time, or
+        None on a miss."""
         data = self._store.load_file(self._identity[representation], self._entry(config), _SUFFIX)
         if data is None:
             return None
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as archive:
                 flat = archive["predictions"]
+                probs = archive["probabilities"]
                 seconds = float(archive["seconds"])
         except (ValueError, OSError, EOFError, KeyError):
             return None
-        if flat.dtype != np.int8 or flat.shape != (sum(self._sizes.values()),) or not seconds >= 0:
+        n_rows = sum(self._sizes.values())
+        if (flat.dtype != np.int8 or flat.shape != (n_rows,) or probs.dtype != np.float32
+                or probs.ndim != 2 or probs.shape[0] != n_rows or not seconds >= 0):
             return None
         bounds = np.cumsum([0, *self._sizes.values()])
-        return ({name: flat[bounds[i]:bounds[i + 1]] for i, name in enumerate(self._sizes)},
-                seconds)
+        parts = [slice(bounds[i], bounds[i + 1]) for i in range(len(self._sizes))]
+        return ({name: flat[part] for name, part in zip(self._sizes, parts)},
+                {name: probs[part] for name, part in zip(self._sizes, parts)}, seconds)
 
     def store(self, config: ModelConfig, representation: str, predictions: Mapping[str, np.ndarray],
-              seconds: float) -> bool:
-        """Keep one fit's predictions; False when the cache folder is not writable."""
+              seconds: float, probabilities: Mapping[str, np.ndarray]) -> bool:
+        """Keep one fit's predictions and probabilities; False when the cache folder is not writable."""
         flat = np.concatenate([np.asarray(predictions[name], dtype=np.int8) for name in self._sizes])
+        probs = np.concatenate([np.asarray(probabilities[name], dtype=np.float32) for name in self._sizes])
         buffer = io.BytesIO()
-        np.savez(buffer, predictions=flat, seconds=np.float64(seconds))
+        np.savez(buffer, predictions=flat, probabilities=probs, seconds=np.float64(seconds))
         written = self._store.store_file(self._identity[representation], self._entry(config), _SUFFIX,
                                          buffer.getvalue())
         self.n_unwritten += not written

@@ -38,8 +38,11 @@ if TYPE_CHECKING:
     from tecurate.grid._fitcache import FitCache
 
 
-Outcome = tuple[dict[str, np.ndarray], float, bool]
-"""One fit's predicted class codes per test split, its fit time, and whether it came from the cache."""
+Fitted = tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]
+"""One fit's predicted class codes and class probabilities (rows × K, float32) per test split,
+and its fit time."""
+Outcome = tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, bool]
+"""A :data:`Fitted` and whether it came from the cache."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,17 @@ def fit_predict(
     train: np.ndarray,
     tests: Mapping[str, np.ndarray],
     seed: int,
-) -> tuple[dict[str, np.ndarray], float]:
-    """Fit on ``train`` rows; return the predicted class codes per test split and the fit time.
+    *,
+    n_classes: int | None = None,
+) -> Fitted:
+    """Fit on ``train`` rows; return the predicted class codes and the class probabilities per
+    test split, and the fit time.
+
+    Probabilities have one column per global class code (``n_classes``, by default one past the
+    largest training code), 0 for classes absent from training; they feed the label-free OOD
+    accuracy estimators (:mod:`tecurate.analysis._ood`). An estimator without ``predict_proba``
+    gives its predictions one-hot (which the estimators' calibration turns into its ID precision
+    per predicted class).
 
     Classes absent from the training rows are re-coded to a contiguous range for the estimator
     (XGBoost insists) and mapped back, so metrics always see the global codes. Families that
@@ -104,12 +116,27 @@ def fit_predict(
             fit_kwargs = {"eval_set": [(X[train[held_out]], local[held_out])], "verbose": False}
         else:
             estimator.set_params(**family.without_validation)
+    width = int(present.max()) + 1 if n_classes is None else n_classes
     start = time.perf_counter()
     with threadpool_limits(limits=1):
         estimator.fit(X[train[fit_rows]], local[fit_rows], **fit_kwargs)
         predictions = {name: present[np.asarray(estimator.predict(X[rows])).astype(int)].astype(np.int8)
                        for name, rows in tests.items()}
-    return predictions, time.perf_counter() - start
+        probabilities = {name: _probabilities(estimator, X[rows], predictions[name], present, width)
+                         for name, rows in tests.items()}
+    return predictions, probabilities, time.perf_counter() - start
+
+
+def _probabilities(estimator: Any, X: np.ndarray, predicted: np.ndarray, present: np.ndarray,
+                   n_classes: int) -> np.ndarray:
+    """Rows × ``n_classes`` probabilities in global class codes (one-hot predictions without
+    ``predict_proba``)."""
+    out = np.zeros((X.shape[0], n_classes), dtype=np.float32)
+    if hasattr(estimator, "predict_proba"):
+        out[:, present] = np.asarray(estimator.predict_proba(X), dtype=np.float32)
+    else:
+        out[np.arange(X.shape[0]), predicted.astype(int)] = 1.0
+    return out
 
 
 def validation_split(labels: np.ndarray, seed: int, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +199,7 @@ def run_grid(
     """
     tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
     outcomes = _look_up(tasks, cache)
-    fit = partial(_fit_task, features=features, y=y, train=train, tests=tests, seed=seed)
+    fit = partial(_fit_task, features=features, y=y, train=train, tests=tests, seed=seed, n_classes=n_classes)
     # The grid's edges are meant to underfit (max_iter 50, C 1e-5): their ConvergenceWarnings are
     # expected, not news. Warning filters are process-wide, so they are set once here, around
     # every thread; set inside each fitting thread they raced, let warnings through and left
@@ -193,16 +220,15 @@ def _look_up(tasks: Sequence[tuple[ModelConfig, str]], cache: FitCache | None) -
 
 
 def _fit_task(task: tuple[ModelConfig, str], *, features: Mapping[str, np.ndarray], y: np.ndarray,
-              train: np.ndarray, tests: Mapping[str, np.ndarray],
-              seed: int) -> tuple[dict[str, np.ndarray], float]:
+              train: np.ndarray, tests: Mapping[str, np.ndarray], seed: int, n_classes: int) -> Fitted:
     config, representation = task
-    return fit_predict(config, features[representation], y, train, tests, seed)
+    return fit_predict(config, features[representation], y, train, tests, seed, n_classes=n_classes)
 
 
 def _fit_missing(
     tasks: Sequence[tuple[ModelConfig, str]],
     outcomes: list[Outcome | None],
-    fit: Callable[[tuple[ModelConfig, str]], tuple[dict[str, np.ndarray], float]],
+    fit: Callable[[tuple[ModelConfig, str]], Fitted],
     n_jobs: int,
     cache: FitCache | None,
     progress: Callable[[int, int], None],
@@ -223,22 +249,23 @@ def _fit_missing(
     # to finish while the other is still fitting.
     with threadpool_limits(limits=1):
         parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator")
-        for i, (predictions, seconds) in zip(todo, parallel(delayed(fit)(tasks[i]) for i in todo)):
-            outcomes[i] = (predictions, seconds, False)
+        for i, (predictions, probabilities, seconds) in zip(todo, parallel(delayed(fit)(tasks[i]) for i in todo)):
+            outcomes[i] = (predictions, probabilities, seconds, False)
             if cache is not None:
-                cache.store(*tasks[i], predictions, seconds)
+                cache.store(*tasks[i], predictions, seconds, probabilities)
             done += 1
             progress(done, len(tasks))
 
 
 def _score_all(tasks: Sequence[tuple[ModelConfig, str]], outcomes: Sequence[Outcome | None],
                y: np.ndarray, tests: Mapping[str, np.ndarray], **scoring: Any) -> GridRun:
-    """Every task's metrics, and its predictions for the agreement analysis, in task order."""
-    run = GridRun(models=[], predictions=[])
+    """Every task's metrics, and its predictions and probabilities for the OOD estimators, in task order."""
+    run = GridRun(models=[], predictions=[], probabilities=[])
     for (cfg, rep), outcome in zip(tasks, outcomes, strict=True):
         assert outcome is not None, "every task is cached or fitted before scoring"
-        predictions, seconds, cached = outcome
+        predictions, probabilities, seconds, cached = outcome
         run.models.append(score(cfg, rep, predictions, y, tests, fit_seconds=seconds, cached=cached,
                                 **scoring))
         run.predictions.append(predictions)
+        run.probabilities.append(probabilities)
     return run

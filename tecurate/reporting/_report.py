@@ -33,7 +33,8 @@ NOTEBOOK_HEIGHT = 720
 """Pixels of a notebook cell the report takes; the page scrolls inside it."""
 
 _ORDER = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
-          "serialization", "embedding", "grid", "models", "summary", "aotl", "agreement", "verdict", "stability",
+          "serialization", "embedding", "grid", "models", "summary", "aotl", "agreement", "ood_estimates",
+          "verdict", "stability",
           "timings", "warnings")
 """The top-level keys of a report, in the order the JSON file lists them."""
 
@@ -58,6 +59,9 @@ class AuditReport:
     warnings: list[str]
     agreement: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     """Agreement-on-the-line estimates of OOD accuracy (tecurate.analysis._agreement)."""
+    ood_estimates: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    """Every label-free OOD accuracy estimator, tecurate's estimate and its interval, per model
+    (tecurate.analysis._ood)."""
     grid: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The configurations' design (tecurate.grid._design): its name, its seed and the configurations
     fitted per family (fewer than ``--n-configs`` where a family's grid holds fewer)."""

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tecurate.reporting._compare import Check, Comparison
+from tecurate.reporting._ood_view import best_estimates, mae_table
 from tecurate.reporting._report import split_names
 from tecurate.reporting._sanitize import sanitize, sanitize_data
 
@@ -106,6 +107,30 @@ def aotl_table(report: Mapping[str, Any]) -> Table:
     return table
 
 
+def ood_tables(report: Mapping[str, Any]) -> list[Table]:
+    """Label-free OOD accuracy: each estimator's error where the OOD rows have labels, tecurate's
+    estimate with its interval for the best models where they have none."""
+    report = sanitize_data(report)
+    tables = []
+    header, rows = mae_table(report)
+    if rows:
+        table = Table(title="OOD accuracy without labels: error of each estimator", title_justify="left")
+        for name in header:
+            table.add_column(name, justify="left" if name == header[0] else "right")
+        for row in rows:
+            table.add_row(*(Text(cell, style="bold" if row[0] == "tecurate" else "") for cell in row))
+        tables.append(table)
+    best = best_estimates(report)
+    if best:
+        table = Table(title="Estimated OOD accuracy (no labels), best models, 90% interval", title_justify="left")
+        for name in ("route", "OOD split", "model", "estimate", "interval"):
+            table.add_column(name, justify="right" if name in ("estimate", "interval") else "left")
+        for row in best:
+            table.add_row(*(Text(cell) for cell in row))
+        tables.append(table)
+    return tables
+
+
 def gates_table(report: Mapping[str, Any]) -> Table:
     report = sanitize_data(report)
     table = Table(title="Gates", title_justify="left", show_header=False)
@@ -138,7 +163,7 @@ def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None)
                 f"{_from_cache(report['models'])}\n")
     head.append("example text: ", style="dim")
     head.append(shorten(report["serialization"]["example"]))
-    parts: list[Any] = [head, collapse_table(report), *route_tables(report), aotl_table(report),
+    parts: list[Any] = [head, collapse_table(report), *route_tables(report), aotl_table(report), *ood_tables(report),
                         gates_table(report)]
     for warning in report["warnings"]:
         parts.append(Text(f"warning: {warning}", style="yellow"))

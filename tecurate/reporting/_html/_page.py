@@ -15,6 +15,7 @@ from tecurate.reporting._html._sections import (
     collapse_section,
     config_section,
     data_section,
+    ood_section,
     stability_section,
     text_section,
     verdict_section,
@@ -41,7 +42,7 @@ def _footer(report: Mapping[str, Any]) -> str:
 
 _PARTS: tuple[Callable[[Mapping[str, Any]], str], ...] = (
     _header, verdict_section, aotl_section, collapse_section, accuracy_section, agreement_section,
-    stability_section, data_section, text_section, config_section, _footer,
+    ood_section, stability_section, data_section, text_section, config_section, _footer,
 )
 """Verdict and reasons first, then plots, then details; a part with nothing to show is empty."""
 

@@ -30,6 +30,7 @@ from tecurate.reporting._html._markup import (
 )
 from tecurate.reporting._html._plots import aotl_plot, pairs_plot, strip_plot
 from tecurate.reporting._html._svg import FAINT, base_marker, line_key, marker
+from tecurate.reporting._ood_view import best_estimates, mae_table
 from tecurate.reporting._report import split_names
 
 Group = tuple[str, str, list[Mapping[str, Any]]]
@@ -193,6 +194,25 @@ def agreement_section(report: Mapping[str, Any]) -> str:
                    + table(["route", "OOD split", "healthy models", "collapsed", "agreement R² healthy",
                             "agreement R² all", "MAE ALine-D healthy (pp)", "MAE ALine-D all (pp)"],
                            rows, numeric={2, 3, 4, 5, 6, 7}))
+
+
+def ood_section(report: Mapping[str, Any]) -> str:
+    """Label-free OOD accuracy estimators (tecurate.analysis._ood), when the report has them."""
+    header, rows = mae_table(report)
+    best = best_estimates(report)
+    if not rows and not best:
+        return ""
+    body = note("Each model's OOD accuracy estimated from unlabelled OOD rows by the published estimators "
+                "and by tecurate's: the collapse-aware prior estimate for collapsed models, an average of "
+                "the estimators weighted by their error on ID-side pseudo-shifts for the others.")
+    if rows:
+        body += table(header, [[esc(cell) for cell in row] for row in rows], numeric=set(range(1, len(header))))
+    if best:
+        body += ("<p>Estimated accuracy of the best healthy models where the OOD rows have no labels "
+                 "(90% interval):</p>\n"
+                 + table(["route", "OOD split", "model", "estimate", "interval"],
+                         [[esc(cell) for cell in row] for row in best], numeric={3, 4}))
+    return section("OOD accuracy without labels", body)
 
 
 def stability_section(report: Mapping[str, Any]) -> str:
