@@ -2,6 +2,7 @@
 
     .venv/bin/python validation/noise.py                 # the committed run (validation/RESULTS.md §7)
     .venv/bin/python validation/noise.py --append 0.02   # also: the same table with 2% rows appended
+    .venv/bin/python validation/noise.py --healthy-only  # only compare on the healthy tables (HEALTHY)
 
 Four real tables (``run_validation.DATASETS``) × five seeds, real embedding model, ``--max-rows
 2000``. Every audit goes through the library (``audit``) with the embedding and fit caches; the
@@ -19,7 +20,10 @@ refit. Audits are made under these configuration draws:
 - ``… noised``: every number in the serialized text carries multiplicative noise (log-normal,
   σ = 0.5, fixed per text) before it is embedded: the text route degrades, the raw route does not.
 
-Prints markdown (section 7 of validation/RESULTS.md) to stdout and ``--out``.
+The healthy tables (``HEALTHY``: the text route is not mostly collapsed there, so a degradation
+has something to remove) are audited under the chosen grid only, base and both degradations;
+their section compares ``compare`` before and after its verdict check weighs gate flips
+against the noise. Prints markdown (section 7 of validation/RESULTS.md) to stdout and ``--out``.
 """
 
 from __future__ import annotations
@@ -467,10 +471,12 @@ def healthy_section(runs: dict[str, dict[str, list[AuditReport]]], args: argpars
             raw = np.median([median_accuracy(r, "raw") for r in base])
             te_only = np.median([r.summary.paired[ID_TEST].te_only_collapse_rate for r in base])
             cells = [label, name, f"{size['base']:.3f} / {raw:.3f}", f"{te_only:.0%}"]
-            false = [bool(judge(a, b)) for a, b in seed_pairs(base)]
+            found = [judge(a, b) for a, b in seed_pairs(base)]
+            false = [bool(f) for f in found]
             totals["false"][0] += sum(false)
             totals["false"][1] += len(false)
-            cells.append(f"{sum(false)}/{len(false)}")
+            behind = sorted({name for f in found for name in f})
+            cells.append(f"{sum(false)}/{len(false)}" + (f" ({', '.join(behind)})" if behind else ""))
             for condition in ("truncated", "noised"):
                 caught: dict[str, int] = {}
                 hits = same = n_same = 0
