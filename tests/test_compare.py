@@ -79,6 +79,58 @@ def test_a_rise_counts_only_beyond_the_audits_own_noise(report, old_counts, new_
     assert bool(point.regressions) == (old_counts != new_counts)
 
 
+def _with_gate(report, gate, status, verdict):
+    out = copy.deepcopy(report)
+    for g in out["verdict"]["gates"]:
+        g["status"] = status if g["gate"] == gate else "pass"
+    out["verdict"]["status"] = verdict
+    return out
+
+
+@pytest.mark.parametrize("old_counts, new_counts, gate, regressed", [
+    ((5, 2), (8, 1), "te_collapse_rate", False),   # the gate flips on a rise its own check calls noise
+    ((2, 2), (16, 0), "te_collapse_rate", True),   # a real rise: its check fails, and so does the verdict
+    ((5, 2), (8, 1), "spurious_aotl", True),       # a gate whose figures compare cannot bound
+    ((5, 2), (8, 1), "accuracy_gap", True),        # the gap is judged on point estimates: no margin
+])
+def test_a_gate_flip_worsens_the_verdict_only_beyond_its_figures_noise(report, old_counts, new_counts, gate,
+                                                                       regressed):
+    old = _with_gate(_with_pairs(report, *old_counts), gate, "pass", "pass")
+    new = _with_gate(_with_pairs(report, *new_counts), gate, "fail", "fail")
+    verdict = _check(compare_reports(old, new), "verdict", "report")
+    assert (verdict.status == "fail") == regressed
+    assert ("crossed its threshold within the noise" in verdict.message) == (not regressed)
+
+
+def _with_route(report, route="raw+te"):
+    """The report as if ``route`` had been audited too, with te's figures and gates."""
+    out = copy.deepcopy(report)
+    out["summary"]["paired_routes"] = {route: copy.deepcopy(out["summary"]["paired"])}
+    out["verdict"]["gates"] += [{**g, "gate": f"{g['gate']}[{route}]"} for g in copy.deepcopy(out["verdict"]["gates"])
+                                if g["gate"] in ("te_collapse_rate", "accuracy_gap")]
+    return out
+
+
+@pytest.mark.parametrize("old_counts, new_counts, gate, regressed", [
+    ((5, 2), (8, 1), "te_collapse_rate[raw+te]", False),  # judged by the route's own checks: noise
+    ((2, 2), (16, 0), "te_collapse_rate[raw+te]", True),
+    ((5, 2), (8, 1), "accuracy_gap[raw+te]", True),
+])
+def test_a_route_gate_flip_is_judged_by_that_routes_figures(report, old_counts, new_counts, gate, regressed):
+    old = _with_gate(_with_route(_with_pairs(report, *old_counts)), gate, "pass", "pass")
+    new = _with_gate(_with_route(_with_pairs(report, *new_counts)), gate, "fail", "fail")
+    verdict = _check(compare_reports(old, new), "verdict", "report")
+    assert (verdict.status == "fail") == regressed
+
+
+def test_a_worse_verdict_no_gate_explains_regresses(report):
+    old, new = _with_gate(report, "te_collapse_rate", "pass", "pass"), _with_gate(report, "te_collapse_rate", "pass", "warn")
+    assert _check(compare_reports(old, new), "verdict", "report").status == "fail"
+    old_counts = _without_counts(_with_gate(report, "te_collapse_rate", "pass", "pass"))
+    new_counts = _without_counts(_with_gate(report, "te_collapse_rate", "fail", "fail"))
+    assert _check(compare_reports(old_counts, new_counts), "verdict", "report").status == "fail"  # no margins
+
+
 def test_with_repeats_the_seeds_spread_bounds_a_rise(report):
     old, new = _with_pairs(report, 5, 2), _with_pairs(report, 8, 1)
     split = list(new["summary"]["paired"])[0]
@@ -107,6 +159,39 @@ def test_each_quantity_has_its_own_threshold(report):
     strict = compare_reports(report, new, {"max_collapse_regression": 0.25, "max_gap_regression": 0.1})
     assert [(c.name, c.scope) for c in strict.regressions] == [("accuracy_gap", "id_test")]
     assert strict.exit_code == 1
+
+
+def _with_truncation(report, n_truncated, n_texts=400):
+    out = copy.deepcopy(report)
+    out["embedding"]["truncation"] = {"max_tokens": 256, "n_texts": n_texts, "n_truncated": n_truncated,
+                                      "share_truncated": n_truncated / n_texts,
+                                      "tokens": {"median": 200, "max": 300}, "n_examined": n_truncated,
+                                      "columns_beyond": [], "templates": {}, "drop_cols": None}
+    return out
+
+
+@pytest.mark.parametrize("old_cut, new_cut, regressed", [
+    (0, 0, False),
+    (0, 8, False),     # 0% -> 2%: within the allowed 5%
+    (40, 60, False),   # 10% -> 15%: exactly the allowed rise
+    (40, 64, True),    # 10% -> 16%: counted over the rows, not estimated, so no noise margin
+    (0, 200, True),    # a wider template: half the texts are now cut
+])
+def test_the_truncated_share_is_watched_once_per_report(report, old_cut, new_cut, regressed):
+    comparison = compare_reports(_with_truncation(report, old_cut), _with_truncation(report, new_cut))
+    checks = [c for c in comparison.checks if c.name == "truncated_share"]
+    assert [c.scope for c in checks] == ["report"]
+    assert (checks[0].status == "fail") == regressed and checks[0].margin is None
+    assert checks[0].message.startswith("share of texts cut by the token limit ")
+    assert comparison.thresholds["truncated_share"] == 0.05
+    assert not compare_reports(report, _with_truncation(report, 200), {"max_truncation_regression": 0.6}).regressions
+
+
+def test_a_report_without_a_truncation_record_has_no_truncation_check(report):
+    bare = copy.deepcopy(report)
+    bare["embedding"]["truncation"] = None
+    for old, new in ((bare, _with_truncation(report, 200)), (_with_truncation(report, 0), bare)):
+        assert not [c for c in compare_reports(old, new).checks if c.name == "truncated_share"]
 
 
 def test_a_newly_spurious_line_and_a_worse_verdict_regress(report):
@@ -174,14 +259,15 @@ def test_thresholds_are_rates(report):
 
 def test_a_specific_threshold_defaults_to_max_regression():
     assert regression_limits({}) == {"collapse_rate": 0.05, "te_only_collapse_rate": 0.05,
-                                     "accuracy_gap": 0.05}
+                                     "accuracy_gap": 0.05, "truncated_share": 0.05}
     knobs = {"max_regression": 0.2, "max_gap_regression": 0.01, "max_collapse_regression": None}
     assert regression_limits(knobs) == {"collapse_rate": 0.2, "te_only_collapse_rate": 0.2,
-                                        "accuracy_gap": 0.01}
+                                        "accuracy_gap": 0.01, "truncated_share": 0.2}
 
 
 def test_the_comparison_is_plain_json_data(report):
     data = compare_reports(report, report).to_dict()
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {"old", "new", "thresholds", "checks", "notes", "status", "exit_code"}
-    assert data["thresholds"] == {"collapse_rate": 0.05, "te_only_collapse_rate": 0.05, "accuracy_gap": 0.05}
+    assert data["thresholds"] == {"collapse_rate": 0.05, "te_only_collapse_rate": 0.05, "accuracy_gap": 0.05,
+                                  "truncated_share": 0.05}

@@ -60,14 +60,14 @@ def test_each_gate_owns_its_thresholds_and_they_are_audit_settings():
                      "te_only_collapse": ["max_te_only_collapse_rate", "max_te_only_regression"],
                      "accuracy_gap": ["max_accuracy_gap", "max_gap_regression"],
                      "spurious_aotl": ["spurious_support", "spurious_resamples"],
-                     "truncation": ["max_truncated_share", "fail_truncated_share"]}
+                     "truncation": ["max_truncated_share", "fail_truncated_share", "max_truncation_regression"]}
     thresholds = (CONFIG.max_collapse_rate, CONFIG.max_te_only_collapse_rate, CONFIG.max_accuracy_gap)
     assert thresholds == (0.05, 0.3, 0.1)
     audit_names = {s.name for s in AUDIT_SETTINGS}
     assert {"max_collapse_rate", "max_te_only_collapse_rate", "max_accuracy_gap"} <= audit_names
     compare_names = [s.name for s in settings_for("compare")]
     assert compare_names == ["max_regression", "max_collapse_regression", "max_te_only_regression",
-                             "max_gap_regression"]
+                             "max_gap_regression", "max_truncation_regression"]
     assert not audit_names & set(compare_names)
     assert BY_NAME["max_gap_regression"].cli_flag == "--max-gap-regression"
 

@@ -63,7 +63,8 @@ report entry holding it (the mapping its path ends in); None when the entry lack
 
 @dataclass(frozen=True)
 class Rise:
-    """A per-split figure of the saved report that ``compare`` fails when it rises too much."""
+    """A figure of the saved report that ``compare`` fails when it rises too much: one per split
+    when its path holds :data:`SPLIT`, else one for the whole report (scope "report")."""
 
     check: str
     """The check's name in the comparison."""
@@ -71,7 +72,8 @@ class Rise:
     """How messages name the figure ("te collapse rate")."""
     path: tuple[str, ...]
     """Where the figure sits in the report's JSON, :data:`SPLIT` standing for the split. A split
-    whose path is missing from either report is not checked; a None value is not comparable."""
+    whose path is missing from either report is not checked (nor a report-wide figure either
+    report lacks); a None value is not comparable."""
     limit: str
     """Its key in the comparison's ``thresholds``."""
     setting: Setting

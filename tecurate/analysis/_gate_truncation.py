@@ -8,7 +8,7 @@ many tokens it reads (a test fake, a remote model) passes as unknown.
 
 from __future__ import annotations
 
-from tecurate.analysis._gate import GateContext, GateResult, gate_threshold
+from tecurate.analysis._gate import GateContext, GateResult, Rise, gate_threshold, regression_threshold
 from tecurate.embedding import describe_truncation
 from tecurate.settings import Setting
 
@@ -18,14 +18,21 @@ MAX_TRUNCATED_SHARE = gate_threshold(
 FAIL_TRUNCATED_SHARE = Setting(
     "fail_truncated_share", None, "Fail when more than this share of the distinct texts is cut by the "
     "model's token limit.", "gates", kind="float", optional=True, low=0.0, high=1.0, shown_default="never")
+MAX_TRUNCATION_REGRESSION = regression_threshold(
+    "max_truncation_regression", "Largest allowed rise of the share of distinct texts cut by the model's token limit.")
 
 
 class TruncationGate:
     name = "truncation"
     description = ("Share of the distinct texts longer than the embedding model reads: their columns past "
                    "the cut are never embedded. Any is a warning; a failure only above a set share.")
-    settings = (MAX_TRUNCATED_SHARE, FAIL_TRUNCATED_SHARE)
-    watches = ()
+    settings = (MAX_TRUNCATED_SHARE, FAIL_TRUNCATED_SHARE, MAX_TRUNCATION_REGRESSION)
+    watches = (Rise("truncated_share", "share of texts cut by the token limit",
+                    ("embedding", "truncation", "share_truncated"), "truncated_share", MAX_TRUNCATION_REGRESSION),)
+    """One figure per report (no split): a change that lengthens the texts (a wider template, more
+    columns) until the model cuts them regresses here before it shows in any collapse rate. Judged
+    on the point estimates: the share is counted over the audited rows, not estimated from a few
+    dozen models, so no noise margin applies (and a flip of this gate still worsens the verdict)."""
     per_route = False
 
     def evaluate(self, ctx: GateContext) -> GateResult:

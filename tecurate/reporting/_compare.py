@@ -26,6 +26,8 @@ __all__ = ["Check", "Comparison", "compare_reports", "regression_limits"]
 _TOLERANCE = 1e-9
 """Rates are ratios of small counts; a change equal to the threshold must not fail on rounding."""
 _ABSENT = object()
+REPORT = "report"
+"""The scope of a check on the whole report: the verdict, a figure that has no split."""
 
 
 @dataclass(frozen=True)
@@ -141,12 +143,14 @@ def compare_reports(old: Mapping[str, Any], new: Mapping[str, Any],
               if route not in _extra_routes(other)]
     rises = [*_rises(), *(rise for route in routes for rise in _route_rises(route))]
     checks = [_rise_check(rise, split, old, new, limits[rise.limit])
-              for split in common for rise in rises if _present(rise, split, old, new)]
+              for split in common for rise in rises if SPLIT in rise.path and _present(rise, split, old, new)]
+    checks += [_rise_check(rise, REPORT, old, new, limits[rise.limit])
+               for rise in rises if SPLIT not in rise.path and _present(rise, REPORT, old, new)]
     for flag in _flags():
         flagged, unmatched = _flag_checks(flag, old, new)
         checks += flagged
         notes += unmatched
-    checks.append(_verdict_check(old["verdict"]["status"], new["verdict"]["status"]))
+    checks.append(_verdict_check(old, new, checks))
     notes += _context_notes(old, new)
 
     status = worst(check.status for check in checks)
@@ -187,9 +191,10 @@ def _rise_check(rise: Rise, scope: str, old_report: Mapping[str, Any], new_repor
             return "undefined"
         return f"{value:.0%}" if rise.percent else f"{value:+.3f}"
 
+    where = "" if scope == REPORT else f" on {scope}"
     if old is None or new is None:
         return Check(rise.check, scope, old, new, None, threshold, "pass",
-                     f"{rise.what} on {scope}: {show(old)} -> {show(new)} (not comparable)")
+                     f"{rise.what}{where}: {show(old)} -> {show(new)} (not comparable)")
     delta = new - old
     margin, source = _noise_margin(rise, scope, old_report, new_report, old, new)
     worse = delta > threshold + (margin or 0.0) + _TOLERANCE
@@ -197,7 +202,7 @@ def _rise_check(rise: Rise, scope: str, old_report: Mapping[str, Any], new_repor
     limit = f"{threshold:.0%}" if rise.percent else f"{threshold:.3f}"
     noise = "" if margin is None else f", {source} explain {margin:.0%} more"
     return Check(rise.check, scope, old, new, delta, threshold, "fail" if worse else "pass",
-                 f"{rise.what} on {scope} {verb}: {show(old)} -> {show(new)} (allowed rise {limit}{noise})",
+                 f"{rise.what}{where} {verb}: {show(old)} -> {show(new)} (allowed rise {limit}{noise})",
                  None if margin is None else round(margin, 6))
 
 
@@ -277,10 +282,46 @@ def _gate_worsened(gate: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     return None in statuses or severity(statuses[1]) > severity(statuses[0])
 
 
-def _verdict_check(old: str, new: str) -> Check:
+def _verdict_check(old_report: Mapping[str, Any], new_report: Mapping[str, Any], checks: list[Check]) -> Check:
+    """A worse verdict regresses, unless every gate that got worse only crossed its threshold
+    within the noise of its own watched figures.
+
+    A collapse gate's status is a threshold on a noisy rate; compare bounds the rate's rise by
+    the two audits' noise (the check's ``margin``). A gate that flips while every figure it
+    watches rose by no more than that margin is the noise again, not a second finding; counting
+    it made most of compare's false regressions on a real table (validation/RESULTS.md §7). A
+    gate without such figures (spurious lines, stability, a gap judged on point estimates) still
+    regresses the verdict when it gets worse.
+    """
+    old, new = old_report["verdict"]["status"], new_report["verdict"]["status"]
     worse = severity(new) > severity(old)
     message = f"verdict {old} -> {new}" + (" (worse)" if worse else "")
-    return Check("verdict", "report", old, new, None, None, "fail" if worse else "pass", message)
+    if worse:
+        flipped = _worsened_gates(old_report, new_report)
+        if flipped and all(_within_noise(gate, checks) for gate in flipped):
+            worse = False
+            message += (f"; {', '.join(flipped)} crossed its threshold within the noise of what it watches "
+                        "(each rise within its margin)")
+    return Check("verdict", REPORT, old, new, None, None, "fail" if worse else "pass", message)
+
+
+def _worsened_gates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Gates more severe in ``new`` (a gate only ``new`` has counts when it is not a pass)."""
+    before = {g.get("gate"): g.get("status") for g in old["verdict"].get("gates", ())}
+    after = {g.get("gate"): g.get("status") for g in new["verdict"].get("gates", ())}
+    return [gate for gate, status in after.items()
+            if severity(status) > severity(before.get(gate, "pass"))]
+
+
+def _within_noise(gate: str, checks: list[Check]) -> bool:
+    """Whether ``gate`` watches rises, and each of them rose no more than its noise margin alone
+    (the allowed rise is not counted: loosening it must not hide a worse verdict)."""
+    base, _, route = gate.partition("[")
+    watched = {route_gate_name(w.check, route.rstrip("]") or "te")
+               for w in GATES[base].watches if isinstance(w, Rise)} if base in GATES else set()
+    own = [check for check in checks if check.name in watched]
+    return bool(own) and all(check.delta is not None and check.margin is not None
+                             and check.delta <= check.margin + _TOLERANCE for check in own)
 
 
 def _context_notes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
