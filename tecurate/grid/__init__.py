@@ -12,7 +12,9 @@ from tecurate.grid._features import encode_raw
 from tecurate.grid._fitcache import FitCache, array_digest
 from tecurate.grid._fitting import (
     MAX_SEED,
+    FitMany,
     ModelConfig,
+    fit_predict,
     prediction_metrics,
     run_grid,
     sample_configs,
@@ -24,6 +26,7 @@ __all__ = [
     "FAMILIES",
     "Family",
     "FitCache",
+    "FitMany",
     "Leak",
     "MAX_SEED",
     "ModelConfig",
@@ -32,6 +35,7 @@ __all__ = [
     "design_record",
     "encode_raw",
     "find_leaks",
+    "fit_predict",
     "prediction_metrics",
     "run_grid",
     "sample_configs",
