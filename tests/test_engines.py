@@ -59,7 +59,7 @@ def test_the_local_engine_records_itself(table):
     report = audit(str(table), target="label", shift_col="region", min_domain_rows=100, families="logreg",
                    n_configs=2, use_cache=False, embedder=NumbersEmbedder())
     assert report.to_dict()["engine"] == {"name": "local", "version": None, "address": "local", "nodes": 1,
-                                          "cpus": os.cpu_count(), "gpus": 0, "actors": 0, "actor_nodes": 0,
+                                          "cpus": len(os.sched_getaffinity(0)), "gpus": 0, "actors": 0, "actor_nodes": 0,
                                           "tasks": 0}
     assert report.config["engine"] == "local" and report.config["ray_address"] is None
 

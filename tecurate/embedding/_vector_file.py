@@ -43,7 +43,7 @@ class VectorFile:
         if self._handle is None:
             self._open(n_rows, vectors.shape[1])
         if self.format == ".npy":
-            self._handle.write(vectors.tobytes())
+            self._handle.write(vectors.data)  # the array's own buffer: no copy of the window
         else:
             self._handle.write_table(_parquet_rows(vectors, first_row))
         self._written += len(vectors)

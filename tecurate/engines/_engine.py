@@ -7,6 +7,7 @@ others spread them over workers, on the very same chunks and fits, so the report
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ from tecurate.registry import Registry
 BuildEmbedder = Callable[[str], Embedder]
 """``build(device)``: the audit's embedder, made afresh where it runs (a worker's ``"cpu"`` or
 ``"cuda"``); it must pickle, since a cluster engine ships it to its workers."""
+
+
+def machine_cpus() -> int:
+    """The CPUs this process may run on (a container's or a job's share, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -11,7 +10,7 @@ import numpy as np
 
 from tecurate.analysis import GridRun
 from tecurate.embedding import ContentStore, Embedder, EmbeddingInfo, default_batch_size, embed_texts
-from tecurate.engines._engine import BuildEmbedder, EngineRecord
+from tecurate.engines._engine import BuildEmbedder, EngineRecord, machine_cpus
 from tecurate.grid import ModelConfig, run_grid
 
 
@@ -33,7 +32,7 @@ class LocalSession:
         return run_grid(configs, features, y, train, tests, **options)
 
     def record(self) -> EngineRecord:
-        return EngineRecord(name="local", version=None, address="local", nodes=1, cpus=os.cpu_count() or 1,
+        return EngineRecord(name="local", version=None, address="local", nodes=1, cpus=machine_cpus(),
                             gpus=self._gpus)
 
 

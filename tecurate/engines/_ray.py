@@ -30,7 +30,7 @@ import numpy as np
 
 from tecurate.analysis import GridRun
 from tecurate.embedding import ContentStore, Embedder, EmbeddingInfo, default_batch_size, embed_texts
-from tecurate.engines._engine import BuildEmbedder, EngineRecord
+from tecurate.engines._engine import BuildEmbedder, EngineRecord, machine_cpus
 from tecurate.errors import TecurateError
 from tecurate.grid import ModelConfig, fit_predict, run_grid
 
@@ -104,7 +104,7 @@ class RaySession:
             quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
             try:
                 if self._address in (None, "local"):
-                    ray.init(address="local", num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False,
+                    ray.init(address="local", num_cpus=machine_cpus(), include_dashboard=False,
                              **quiet)
                     self._started = True
                 else:
