@@ -105,8 +105,9 @@ def test_embed_streams_windows_into_npy_or_parquet(fake_embedder, table, tmp_pat
 
 
 def test_embed_that_fails_midway_leaves_no_file(table, tmp_path, monkeypatch):
-    import tecurate.pipeline
     from conftest import FakeBackend, backends_for_every_precision
+
+    import tecurate.pipeline
 
     class Failing(NumbersEmbedder):
         calls = 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import numpy as np
