@@ -188,11 +188,17 @@ def main() -> None:
         if "engines" in sections:
             results["engines"] = engines_section([int(n) for n in args.rows.split(",")], args.repeats,
                                                  args.once_above, args.precision, work, base)
+            save(results, args.results)
         if "nodes" in sections:
             results["nodes"] = nodes_section(args.node_rows, args.repeats, args.precision, work, base)
-    results["load_after"] = os.getloadavg()[0]
-    args.results.write_text(json.dumps(results, indent=2) + "\n")
+    save(results, args.results)
     print(render(results))
+
+
+def save(results: dict[str, Any], path: Path) -> None:
+    """After each section, so a long run that is stopped keeps what it measured."""
+    results["load_after"] = os.getloadavg()[0]
+    path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
