@@ -33,7 +33,7 @@ from tecurate.status import EXIT_INTERNAL, EXIT_USAGE
 T = TypeVar("T")
 
 
-PANELS = ("input", "split", "embedding", "grid", "gates", "spurious", "compare", "output")
+PANELS = ("input", "split", "embedding", "grid", "engine", "gates", "spurious", "compare", "output")
 """The help's option panels in reading order: each a :attr:`Setting.group` (``output``: the
 command's own output options); anything else comes last, under "Options"."""
 

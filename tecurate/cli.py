@@ -137,34 +137,31 @@ def serialize(
 @with_settings(EMBED)
 def embed(
     data: Annotated[str, typer.Argument(help="Table to embed (CSV, Parquet, JSONL; '-' for stdin).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Write the float32 matrix here, one row per input row (.npy).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the vectors here, one per input row: .npy (a float32 matrix) or .parquet (row_id, vector).")],
     settings: dict[str, Any],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     config: ConfigFile = None,
     debug: Debug = False,
 ) -> None:
-    """Write the embeddings of every row of DATA to a .npy file, exactly as the audit makes them.
+    """Write the embeddings of every row of DATA to a .npy or Parquet file, exactly as the audit makes them.
 
-    Row i of the matrix is row i of the file. The target and shift column stay out of the text, so the vectors are the audit's, from the same cache.
+    Row i of the matrix (row_id i of the Parquet file) is row i of the file. The target and shift column stay out of the text, so the vectors are the audit's, from the same cache. Rows are embedded and written a window at a time, so memory does not grow with the table beyond the table itself.
     """
     with errors(debug):
-        if output.suffix.lower() != ".npy":
-            raise TecurateError(f"--output {output} must end in .npy (a float32 NumPy matrix)")
+        from tecurate.embedding import VectorFile
+
+        destination = VectorFile(output)
         check_outputs({"--output": output}, inputs=(data, config))
         file_settings, _ = read_config_file(config)
         resolved = resolve_config(settings, file_settings)
-        import io
 
-        import numpy as np
-
-        from tecurate.pipeline import embed_table
+        from tecurate.pipeline import embed_table_into
 
         console = stderr()
-        matrix, info = with_progress(console, quiet, lambda bars: embed_table(data, resolved, progress=bars))
-        buffer = io.BytesIO()
-        np.save(buffer, matrix, allow_pickle=False)
         try:
-            write_atomic(output, buffer.getvalue())
+            with destination:
+                info = with_progress(console, quiet,
+                                     lambda bars: embed_table_into(data, destination.write, resolved, progress=bars))
         except OSError as exc:
             raise TecurateError(write_error("--output", output, exc)) from None
         if not quiet:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tecurate.analysis import BASELINE, GATES, SPURIOUS_SETTINGS
 from tecurate.embedding import PRECISIONS
+from tecurate.engines import ENGINES
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
 from tecurate.settings import AUDIT, AUDIT_COMMANDS, COMPARE, EMBED, SERIALIZE, Setting, parse_list, require
@@ -25,6 +26,10 @@ from tecurate.status import FAIL_ON
 
 def _family_names() -> tuple[str, ...]:
     return FAMILIES.names()
+
+
+def _engine_names() -> tuple[str, ...]:
+    return ENGINES.names()
 
 
 CORE_SETTINGS: tuple[Setting, ...] = (
@@ -86,6 +91,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             kind="int", low=1),
     Setting("n_jobs", -1, "Parallel model fits (threads, one BLAS/OpenMP thread each); -1: all cores.",
             "grid", kind="int"),
+    Setting("engine", "local", "Where embedding and model fits run: local (this process), or ray (a Ray cluster: "
+            "--ray-address, else $RAY_ADDRESS, else a Ray started on this machine for the run; needs "
+            "'tecurate[ray]'). The report is the same.", "engine", choices=_engine_names, item="engine",
+            commands=(AUDIT, EMBED)),
+    Setting("ray_address", None, "Running Ray cluster for --engine ray (host:port, or ray://host:port for Ray "
+            "Client).", "engine", optional=True, commands=(AUDIT, EMBED),
+            shown_default="$RAY_ADDRESS, else a local Ray"),
     Setting("seed", 0, "One seed for sampling, splits, configurations and models.", "grid", kind="int",
             low=0, high=MAX_SEED),
     Setting("repeats", 1, "Re-run with seeds seed..seed+K-1 and report the spread; warn when the verdict "
@@ -142,6 +154,7 @@ def _post_init(self: Any) -> None:
     require(self.seed + self.repeats - 1 <= MAX_SEED,
             f"--repeats {self.repeats} runs seeds up to --seed + {self.repeats - 1}, which must be at most "
             f"{MAX_SEED}")
+    require(self.ray_address is None or self.engine == "ray", "--ray-address needs --engine ray")
     require(self.precision == "fp32" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
     require(BASELINE in self.representations, f"--representations must include {BASELINE}: the gates judge "

@@ -26,6 +26,7 @@ from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
 from tecurate.data import (
+    Serializer,
     Source,
     load_table,
     make_serializer,
@@ -34,14 +35,13 @@ from tecurate.embedding import (
     ContentStore,
     Embedder,
     EmbeddingInfo,
-    default_batch_size,
     default_cache_dir,
     describe_truncation,
-    embed_texts,
     make_embedder,
     measure_truncation,
     token_budget_of,
 )
+from tecurate.engines import BuildEmbedder, Session, open_engine
 from tecurate.errors import TecurateError
 from tecurate.grid import (
     FAMILIES,
@@ -49,7 +49,6 @@ from tecurate.grid import (
     ModelConfig,
     design_record,
     encode_raw,
-    run_grid,
     sample_configs,
 )
 from tecurate.reporting import AuditReport
@@ -98,6 +97,7 @@ class _LazyEmbedder:
 
     def __init__(self, config: AuditConfig, given: Embedder | None) -> None:
         self._config = config
+        self._given = given
         self._embedder = given
 
     def get(self) -> Embedder:
@@ -106,6 +106,22 @@ class _LazyEmbedder:
                 self._config.embedder, device=self._config.device, precision=self._config.precision,
                 store=_embedding_cache(self._config))
         return self._embedder
+
+    def recipe(self) -> BuildEmbedder:
+        """How an engine's worker makes this embedder: the given one as it is, else the settings'
+        model on the worker's device."""
+        if self._given is not None:
+            return functools.partial(_given_embedder, self._given)
+        config = self._config
+        return functools.partial(_settings_embedder, config.embedder, config.precision, _embedding_cache(config))
+
+
+def _given_embedder(embedder: Embedder, device: str) -> Embedder:
+    return embedder
+
+
+def _settings_embedder(name: str | None, precision: str, store: ContentStore | None, device: str) -> Embedder:
+    return make_embedder(name, device=device, precision=precision, store=store)
 
 
 def _embedding_cache(config: AuditConfig) -> ContentStore | None:
@@ -168,11 +184,12 @@ def audit(
     notify: Progress = progress or (lambda stage, done, total: None)
     model = _LazyEmbedder(config, embedder)
     clock = _Clock()
-    with clock.stage("load"):
-        loaded = load(data, config)
-    reports = [_audit_once(loaded, replace(config, seed=config.seed + k), model, notify,
-                           clock if k == 0 else _Clock())
-               for k in range(config.repeats)]
+    with open_engine(config.to_dict()) as engine:
+        with clock.stage("load"):
+            loaded = load(data, config)
+        reports = [_audit_once(loaded, replace(config, seed=config.seed + k), model, engine, notify,
+                               clock if k == 0 else _Clock())
+                   for k in range(config.repeats)]
     return reports[0] if config.repeats == 1 else assess_stability(reports, config)
 
 
@@ -183,10 +200,20 @@ def serialize_table(data: Source, config: AuditConfig | None = None, limit: int 
     target, shift column, dropped columns and the --id-col left out. ``data`` and settings as
     for :func:`audit`."""
     config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
+    frame, serializer = _table_rows(data, config)
+    return serializer.serialize(frame if limit is None else frame.head(limit))
+
+
+def _table_rows(data: Source, config: AuditConfig) -> tuple[Any, Serializer]:
+    """Every row of the table and the serializer of its audited columns."""
     table = load_table(data, input_format=config.input_format, encoding=config.encoding)
-    columns = audited_columns(table.frame, config)
-    frame = table.frame if limit is None else table.frame.head(limit)
-    return make_serializer(config.template, columns).serialize(frame)
+    return table.frame, make_serializer(config.template, audited_columns(table.frame, config))
+
+
+EMBED_WINDOW = 65_536
+"""Rows embedded and written at a time by :func:`embed_table_into`: what bounds its memory beyond
+the table itself (65,536 texts and their float32 vectors: ~100 MB at dim 384). With ``--engine
+ray`` each window is one Ray Data job (its actors load the model once)."""
 
 
 @_no_library_warnings
@@ -202,14 +229,58 @@ def embed_table(
 ) -> tuple[np.ndarray, EmbeddingInfo]:
     """The embedding of every row of the table, in table order, exactly as the audit makes it.
 
-    Same serialization (:func:`serialize_table`), model, precision and cache as :func:`audit`,
-    so the vectors equal the audit's for the same rows; rows whose target is missing are
-    embedded too, since a matrix aligned with the table is the point.
+    Same serialization (:func:`serialize_table`), model, precision, engine and cache as
+    :func:`audit`, so the vectors equal the audit's for the same rows; rows whose target is
+    missing are embedded too, since a matrix aligned with the table is the point. The whole
+    matrix is in memory: :func:`embed_table_into` hands it over window by window instead.
     """
+    parts: list[np.ndarray] = []
+    info = embed_table_into(data, lambda vectors, start, total: parts.append(vectors), config, target=target,
+                            shift_col=shift_col, embedder=embedder, progress=progress, **settings)
+    return (np.concatenate(parts) if parts else np.zeros((0, info.dim), dtype=np.float32)), info
+
+
+@_no_library_warnings
+def embed_table_into(
+    data: Source,
+    write: Callable[[np.ndarray, int, int], None],
+    config: AuditConfig | None = None,
+    *,
+    target: str | None = None,
+    shift_col: str | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    **settings: Any,
+) -> EmbeddingInfo:
+    """Embed the table :data:`EMBED_WINDOW` rows at a time, calling ``write(vectors, first_row,
+    n_rows)`` with each window's vectors in table order (``tecurate embed`` streams them to a
+    file), and return what the embedding stage did over all windows. A text repeated in two
+    windows is counted in both (the second time as a cache hit when there is a cache)."""
     config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
     notify: Progress = progress or (lambda stage, done, total: None)
-    texts = serialize_table(data, config)
-    return _embed(texts, _LazyEmbedder(config, embedder).get(), config, _embedding_cache(config), notify)
+    model = _LazyEmbedder(config, embedder)
+    store = _embedding_cache(config)
+    with open_engine(config.to_dict()) as engine:
+        frame, serializer = _table_rows(data, config)
+        total = len(frame)
+        infos = []
+        for start in range(0, total, EMBED_WINDOW) if total else (0,):
+            texts = serializer.serialize(frame.iloc[start:start + EMBED_WINDOW])
+            vectors, info = _embed(texts, model, config, store, engine,
+                                   lambda stage, done, n, start=start: notify(stage, start + done, total))
+            write(vectors, start, total)
+            infos.append(info)
+    return _over_windows(infos)
+
+
+def _over_windows(infos: list[EmbeddingInfo]) -> EmbeddingInfo:
+    """One record of the embedding stage for every window's."""
+    def added(name: str) -> Any:
+        return sum(getattr(info, name) for info in infos)
+
+    return replace(infos[0], n_texts=added("n_texts"), n_unique_texts=added("n_unique_texts"),
+                   cache_hits=added("cache_hits"), cache_misses=added("cache_misses"), seconds=added("seconds"),
+                   cache_write_ok=all(info.cache_write_ok for info in infos))
 
 
 @dataclass(frozen=True)
@@ -221,8 +292,8 @@ class _Embedded:
     info: EmbeddingInfo
 
 
-def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, notify: Progress,
-                clock: _Clock) -> AuditReport:
+def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, engine: Session,
+                notify: Progress, clock: _Clock) -> AuditReport:
     """One audit with one seed of the loaded table: each stage's output is the next one's input."""
     store = _embedding_cache(config)
     with clock.stage("split"):
@@ -232,7 +303,7 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
     with clock.stage("serialize"):
         texts = loaded.serializer.serialize(rows.frame)
     with clock.stage("embed"):
-        embedded = _Embedded(texts, *_embed(texts, model, config, store, notify))
+        embedded = _Embedded(texts, *_embed(texts, embedder, config, store, engine, notify))
         budget = token_budget_of(model)
         truncation = None if budget is None else measure_truncation(texts, budget, loaded.serializer, rows.frame)
         embedded = replace(embedded, info=replace(embedded.info, truncation=truncation))
@@ -243,7 +314,7 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
     with clock.stage("fit"):
         fits = FitCache(store, features, rows.codes, rows.splits["id_train"], rows.tests, config.seed) \
             if store is not None else None
-        run = _fit(configs, features, rows, len(loaded.target.classes), config, fits, notify)
+        run = _fit(configs, features, rows, len(loaded.target.classes), config, fits, engine, notify)
     with clock.stage("analyze"):
         analysis = analyze(run.models, _class_shares(rows, len(loaded.target.classes)), config,
                            predictions=run.predictions, probabilities=run.probabilities,
@@ -251,23 +322,23 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
     notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits),
              *([describe_truncation(truncation)] if truncation is not None and truncation.n_truncated else []))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
-                   analysis, clock.total())
+                   analysis, clock.total(), engine)
 
 
-def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: ContentStore | None,
-           notify: Progress) -> tuple[np.ndarray, EmbeddingInfo]:
-    """The audit's and ``embed_table``'s one way to embed: same batch size, cache and progress."""
-    return embed_texts(texts, model, batch_size=config.batch_size or default_batch_size(model), cache=store,
-                       progress=lambda done, total: notify("embed", done, total))
+def _embed(texts: list[str], embedder: _LazyEmbedder, config: AuditConfig, store: ContentStore | None,
+           engine: Session, notify: Progress) -> tuple[np.ndarray, EmbeddingInfo]:
+    """The audit's and ``embed_table``'s one way to embed: same batch size, cache, engine and progress."""
+    return engine.embed(texts, embedder.get(), batch_size=config.batch_size, cache=store,
+                        progress=lambda done, total: notify("embed", done, total), build=embedder.recipe())
 
 
 def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: Rows, n_classes: int,
-         config: AuditConfig, fits: FitCache | None, notify: Progress) -> GridRun:
+         config: AuditConfig, fits: FitCache | None, engine: Session, notify: Progress) -> GridRun:
     """The matched grid: every sampled configuration on every chosen representation."""
-    return run_grid(configs, features, rows.codes, rows.splits["id_train"], rows.tests, n_classes=n_classes,
-                    collapse_threshold=config.collapse_threshold, seed=config.seed,
-                    unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
-                    progress=lambda done, total: notify("fit", done, total))
+    return engine.fit(configs, features, rows.codes, rows.splits["id_train"], rows.tests, n_classes=n_classes,
+                      collapse_threshold=config.collapse_threshold, seed=config.seed,
+                      unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
+                      progress=lambda done, total: notify("fit", done, total))
 
 
 def _grid_warnings(configs: list[ModelConfig], config: AuditConfig) -> list[str]:
@@ -305,7 +376,7 @@ def _class_shares(rows: Rows, n_classes: int, *, include_train: bool = False) ->
 
 
 def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded, run: GridRun,
-            analysis: Analysis, timings: dict[str, float]) -> AuditReport:
+            analysis: Analysis, timings: dict[str, float], engine: Session) -> AuditReport:
     table, target = loaded.table, loaded.target
     shares = _class_shares(rows, len(target.classes), include_train=True)
     return AuditReport(
@@ -331,6 +402,7 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
         agreement=analysis.agreement,
         ood_estimates=analysis.ood_estimates,
         verdict=analysis.verdict,
+        engine=engine.record(),
         timings=timings,
         warnings=list(rows.warnings),
     )

@@ -3,6 +3,14 @@ the embedding stage. End-to-end tests use the real packaged model instead (tests
 
 from __future__ import annotations
 
+import os
+
+# Before anything imports Ray (tests/test_engines.py): keep its clusters on 127.0.0.1, offline and
+# without auth or a drain wait (ENVIRONMENT.md). A user's own setting wins.
+for _name, _value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
+                      "RAY_AUTH_MODE": "disabled", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}.items():
+    os.environ.setdefault(_name, _value)
+
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -19,8 +27,6 @@ from tecurate.embedding import BACKENDS, PRECISIONS, Backend, ContentStore, Embe
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A test that forgets --no-cache writes into a throwaway folder, never the user's cache."""
-    import os
-
     os.environ.setdefault("TECURATE_CACHE_DIR", str(tmp_path_factory.mktemp("tecurate-cache")))
 
 

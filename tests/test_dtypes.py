@@ -16,6 +16,7 @@ import pytest
 from conftest import make_frame
 from typer.testing import CliRunner
 
+import tecurate.engines._local
 import tecurate.pipeline
 from tecurate.cli import app
 from tecurate.data import column_kind, feature_columns, make_serializer, read_table
@@ -105,8 +106,8 @@ def test_binary_column_is_rejected_by_name_before_embedding(tmp_path, fake_embed
     path = tmp_path / "t.parquet"
     _frame_with("blob", [bytes([i % 5, 200]) for i in range(N)]).to_parquet(path)
     embedded = []
-    original = tecurate.pipeline.embed_texts
-    monkeypatch.setattr("tecurate.pipeline.embed_texts",
+    original = tecurate.engines._local.embed_texts
+    monkeypatch.setattr("tecurate.engines._local.embed_texts",
                         lambda *args, **kwargs: embedded.append(1) or original(*args, **kwargs))
     result = _audit(path)
     assert result.exit_code == 2 and not embedded

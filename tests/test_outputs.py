@@ -133,16 +133,18 @@ def test_a_disk_full_mid_way_says_what_was_written_and_exits_2(table, tmp_path, 
     assert not page.exists() and not junit.exists()
 
 
-def test_embed_names_the_output_when_the_write_fails(table, tmp_path, fake_embedder, monkeypatch):
-    import tecurate.cli
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_embed_names_the_output_when_the_write_fails(table, tmp_path, fake_embedder, monkeypatch, suffix):
+    import tecurate.embedding._vector_file as vector_file
 
-    def denied(path, content):
-        raise PermissionError(errno.EACCES, "Permission denied", str(path) + ".tmp")
+    def denied(source, destination):
+        raise PermissionError(errno.EACCES, "Permission denied", str(source))
 
-    monkeypatch.setattr(tecurate.cli, "write_atomic", denied)
-    target = tmp_path / "v.npy"
-    _one_error_line(run("embed", str(table), "--target", "label", "--no-cache", "-o", str(target)),
-                    f"cannot write --output {target}: permission denied")
+    monkeypatch.setattr(vector_file.os, "replace", denied)
+    target = tmp_path / f"v{suffix}"
+    result = run("embed", str(table), "--target", "label", "--no-cache", "-o", str(target))
+    _one_error_line(result, f"cannot write --output {target}: permission denied")
+    assert ".tmp" not in result.stderr and sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
 
 
 def test_check_outputs_passes_fresh_paths_and_skips_stdin(tmp_path):

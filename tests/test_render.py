@@ -109,7 +109,7 @@ def test_audit_help_shows_one_panel_per_settings_group_with_the_defaults():
     text = _help("audit")
     headings = [line.rstrip(":") for line in text.splitlines() if line.endswith(":") and not line.startswith(" ")]
     assert headings == ["Arguments", "Input options", "Split options", "Embedding options", "Grid options",
-                        "Gates options", "Spurious options", "Output options", "Options"]
+                        "Engine options", "Gates options", "Spurious options", "Output options", "Options"]
     panel = {}
     for line in text.splitlines():
         if line in (f"{h}:" for h in headings):

@@ -18,6 +18,7 @@ from tecurate.embedding._factory import BACKENDS, Backend, make_embedder
 from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
 from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
 from tecurate.embedding._store import ContentStore, default_cache_dir, package_version, text_key
+from tecurate.embedding._vector_file import VECTOR_SUFFIXES, VectorFile
 from tecurate.embedding._tokens import TokenBudget, Truncation, describe_truncation, measure_truncation, token_budget_of
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "TokenBudget",
     "Truncation",
+    "VECTOR_SUFFIXES",
+    "VectorFile",
     "default_batch_size",
     "default_cache_dir",
     "describe_truncation",

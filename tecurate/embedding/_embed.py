@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -30,6 +31,12 @@ one of the two CPU workers idles (2,048 credit rows: 87 rows/s in calls of 128, 
 _STORE_EVERY = 4096
 """New vectors are flushed to the cache in chunks this large, so an interrupted run keeps most
 of its work without leaving thousands of tiny chunk files."""
+
+
+EncodeChunks = Callable[[Sequence[Sequence[str]], int], Iterable[tuple[int, np.ndarray, np.ndarray]]]
+"""``encode_chunks(chunks, batch_size)`` encodes every chunk of texts and yields ``(chunk, positions,
+vectors)``: which chunk, which of its texts, their vectors; in any order and in pieces, so an engine
+can spread the chunks over many workers and stream the vectors back."""
 
 
 class Embedder(Protocol):
@@ -80,9 +87,10 @@ def precision_of(embedder: Embedder) -> str:
     return getattr(embedder, "precision", "fp32")
 
 
-def default_batch_size(embedder: Embedder) -> int:
-    """The batch size used unless the user sets one."""
-    if embedder.device.startswith("cuda"):
+def default_batch_size(embedder: Embedder, device: str | None = None) -> int:
+    """The batch size used unless the user sets one; ``device`` where the embedder's copies run
+    when that is not its own (a cluster's GPU workers)."""
+    if (device or embedder.device).startswith("cuda"):
         return _CUDA_BATCH_SIZE
     return cpu_encode.BATCH_SIZE if precision_of(embedder) == "fp32" else DEFAULT_BATCH_SIZE
 
@@ -94,6 +102,7 @@ def embed_texts(
     batch_size: int = DEFAULT_BATCH_SIZE,
     cache: ContentStore | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encode_chunks: EncodeChunks | None = None,
 ) -> tuple[np.ndarray, EmbeddingInfo]:
     """Embed ``texts`` in input order, encoding each distinct text once and only on a cache miss.
 
@@ -105,6 +114,9 @@ def embed_texts(
     An interrupt (Ctrl-C, or SIGTERM under :func:`tecurate._signals.interruptible`) discards the
     call in flight, flushes every vector finished before it to the cache and propagates as
     :class:`Interrupted`, whose ``kept`` says how many of the distinct texts the cache now holds.
+
+    ``encode_chunks`` runs the encoding elsewhere (:mod:`tecurate.engines`: a Ray cluster); it gets
+    the very chunks this process would encode, so the vectors are the same.
     """
     if batch_size < 1:
         raise TecurateError(f"batch size must be at least 1, got {batch_size}")
@@ -118,7 +130,8 @@ def embed_texts(
     n_hits = total - len(missing)
     try:
         write_ok = _encode_misses(unique, missing, vectors, keys, embedder, batch_size, cache,
-                                  lambda done: report(n_hits + done, total))
+                                  lambda done: report(n_hits + done, total),
+                                  encode_chunks or partial(_encode_here, embedder))
     except Interrupted as exc:
         if exc.kept is not None:
             exc.kept = (n_hits + exc.kept[0], total, exc.kept[2])
@@ -176,7 +189,7 @@ def _lookup(unique: list[str], embedder: Embedder,
 
 def _encode_misses(unique: list[str], missing: list[int], vectors: np.ndarray, keys: list[bytes],
                    embedder: Embedder, batch_size: int, cache: ContentStore | None,
-                   encoded: Callable[[int], None]) -> bool:
+                   encoded: Callable[[int], None], encode_chunks: EncodeChunks) -> bool:
     """Encode the ``missing`` rows into ``vectors``, longest text first, a few whole batches per
     call, and store them as they come; ``encoded(n)`` after each call. False when a write failed.
 
@@ -186,22 +199,23 @@ def _encode_misses(unique: list[str], missing: list[int], vectors: np.ndarray, k
     """
     missing.sort(key=lambda row: -len(unique[row]))
     step = max(1, TEXTS_PER_CALL // batch_size) * batch_size
+    groups = [np.asarray(missing[start : start + step], dtype=np.intp) for start in range(0, len(missing), step)]
     pending: list[int] = []
     finished = stored = 0
     try:
-        for start in range(0, len(missing), step):
-            rows = missing[start : start + step]
-            result = np.asarray(embedder.encode([unique[r] for r in rows], batch_size))
+        for chunk, positions, result in encode_chunks(_Chunks(unique, groups), batch_size):
+            rows = groups[chunk][positions]
+            result = np.asarray(result)
             if result.shape != (len(rows), embedder.dim):
                 raise ValueError(
                     f"embedder returned shape {result.shape}, expected {(len(rows), embedder.dim)}"
                 )
             vectors[rows] = result
-            pending.extend(rows)
+            pending.extend(rows.tolist())
             finished += len(rows)
             if cache is not None and len(pending) >= _STORE_EVERY:
                 stored += _flush(cache, embedder.identity, keys, vectors, pending)
-            encoded(start + len(rows))
+            encoded(finished)
     except KeyboardInterrupt as exc:
         interrupted = Interrupted.of(exc)
         if cache is not None and pending:
@@ -212,6 +226,28 @@ def _encode_misses(unique: list[str], missing: list[int], vectors: np.ndarray, k
         if cache is not None and pending:
             stored += _flush(cache, embedder.identity, keys, vectors, pending)
     return cache is None or stored == finished
+
+
+class _Chunks(Sequence[list[str]]):
+    """The texts of each chunk, made when asked for: no second list of every text."""
+
+    def __init__(self, unique: list[str], groups: list[np.ndarray]) -> None:
+        self._unique = unique
+        self._groups = groups
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
+        return [self._unique[row] for row in self._groups[index]]
+
+
+def _encode_here(embedder: Embedder, chunks: Sequence[Sequence[str]],
+                 batch_size: int) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
+    """In this process, one chunk after the other."""
+    for index in range(len(chunks)):
+        texts = chunks[index]
+        yield index, np.arange(len(texts)), embedder.encode(texts, batch_size)
 
 
 def _no_progress(done: int, total: int) -> None:

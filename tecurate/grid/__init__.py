@@ -12,7 +12,10 @@ from tecurate.grid._features import encode_raw
 from tecurate.grid._fitcache import FitCache, array_digest
 from tecurate.grid._fitting import (
     MAX_SEED,
+    FitMany,
+    Fitted,
     ModelConfig,
+    fit_predict,
     prediction_metrics,
     run_grid,
     sample_configs,
@@ -24,6 +27,8 @@ __all__ = [
     "FAMILIES",
     "Family",
     "FitCache",
+    "FitMany",
+    "Fitted",
     "Leak",
     "MAX_SEED",
     "ModelConfig",
@@ -32,6 +37,7 @@ __all__ = [
     "design_record",
     "encode_raw",
     "find_leaks",
+    "fit_predict",
     "prediction_metrics",
     "run_grid",
     "sample_configs",

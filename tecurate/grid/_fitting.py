@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -40,9 +40,13 @@ if TYPE_CHECKING:
 
 Fitted = tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]
 """One fit's predicted class codes and class probabilities (rows × K, float32) per test split,
-and its fit time."""
+and its fit time: what :func:`fit_predict` returns."""
 Outcome = tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, bool]
 """A :data:`Fitted` and whether it came from the cache."""
+FitMany = Callable[..., Iterable[tuple[int, Fitted]]]
+"""``fit_many(tasks, *, features, y, train, tests, seed, n_classes, n_jobs)`` fits every
+(configuration, representation) task with :func:`fit_predict` and yields ``(position in tasks,
+result)`` in any order: threads here by default, an engine's workers elsewhere (:mod:`tecurate.engines`)."""
 
 
 @dataclass(frozen=True)
@@ -190,23 +194,25 @@ def run_grid(
     n_jobs: int = -1,
     cache: FitCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    fit_many: FitMany | None = None,
 ) -> GridRun:
     """Fit every configuration on every representation in ``features`` (named as in ``ROUTES``).
 
     Fits found in ``cache`` are not refitted (their results say ``cached``); new ones are
     stored. Results come back in a fixed order (configuration, then representation) whatever
-    order the fits finish in.
+    order the fits finish in. ``fit_many`` fits elsewhere (default: :func:`fit_in_threads`).
     """
     tasks = [(cfg, rep) for cfg in configs for rep in REPRESENTATIONS if rep in features]
     outcomes = _look_up(tasks, cache)
-    fit = partial(_fit_task, features=features, y=y, train=train, tests=tests, seed=seed, n_classes=n_classes)
+    fit = partial(fit_many or fit_in_threads, features=features, y=y, train=train, tests=tests, seed=seed,
+                  n_classes=n_classes, n_jobs=n_jobs)
     # The grid's edges are meant to underfit (max_iter 50, C 1e-5): their ConvergenceWarnings are
     # expected, not news. Warning filters are process-wide, so they are set once here, around
     # every thread; set inside each fitting thread they raced, let warnings through and left
     # "ignore all" installed in the caller's process.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _fit_missing(tasks, outcomes, fit, n_jobs, cache, progress or (lambda done, total: None))
+        _fit_missing(tasks, outcomes, fit, cache, progress or (lambda done, total: None))
     return _score_all(tasks, outcomes, y, tests, n_classes=n_classes,
                       collapse_threshold=collapse_threshold, unlabelled=unlabelled)
 
@@ -219,42 +225,46 @@ def _look_up(tasks: Sequence[tuple[ModelConfig, str]], cache: FitCache | None) -
     return [None if hit is None else (*hit, True) for hit in hits]
 
 
-def _fit_task(task: tuple[ModelConfig, str], *, features: Mapping[str, np.ndarray], y: np.ndarray,
-              train: np.ndarray, tests: Mapping[str, np.ndarray], seed: int, n_classes: int) -> Fitted:
-    config, representation = task
-    return fit_predict(config, features[representation], y, train, tests, seed, n_classes=n_classes)
+def fit_in_threads(tasks: Sequence[tuple[ModelConfig, str]], *, features: Mapping[str, np.ndarray],
+                   y: np.ndarray, train: np.ndarray, tests: Mapping[str, np.ndarray], seed: int,
+                   n_classes: int, n_jobs: int) -> Iterable[tuple[int, Fitted]]:
+    """The tasks in parallel threads of this process, one BLAS/OpenMP thread each, in task order.
+
+    Two cores run two fits instead of four threads fighting. Threads, not processes: xgboost, BLAS
+    and the solvers release the GIL, and threads skip the worker start-up (every library imported
+    again) and the copy of the feature matrices (credit_data grid on 2 shared cores, medians of 3 in
+    two sessions: 6.6-8.0 s with threads, 16.5-17.1 s with loky processes, 12.2-12.3 s sequential).
+    """
+    workers = min(effective_n_jobs(n_jobs), len(tasks)) if tasks else 1
+    # One limit for the whole grid: the per-fit limit alone would be lifted by the first thread
+    # to finish while the other is still fitting.
+    with threadpool_limits(limits=1):
+        parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator")
+        yield from enumerate(parallel(delayed(fit_predict)(config, features[representation], y, train, tests, seed,
+                                                           n_classes=n_classes)
+                                      for config, representation in tasks))
 
 
 def _fit_missing(
     tasks: Sequence[tuple[ModelConfig, str]],
     outcomes: list[Outcome | None],
-    fit: Callable[[tuple[ModelConfig, str]], Fitted],
-    n_jobs: int,
+    fit: Callable[[Sequence[tuple[ModelConfig, str]]], Iterable[tuple[int, Fitted]]],
     cache: FitCache | None,
     progress: Callable[[int, int], None],
 ) -> None:
-    """Fit the tasks without an outcome, in parallel, filling ``outcomes`` and the cache.
-
-    Models run in parallel threads, one BLAS/OpenMP thread each, so two cores run two fits
-    instead of four threads fighting. Threads, not processes: xgboost, BLAS and the solvers
-    release the GIL, and threads skip the worker start-up (every library imported again) and
-    the copy of the feature matrices (credit_data grid on 2 shared cores, medians of 3 in two
-    sessions: 6.6-8.0 s with threads, 16.5-17.1 s with loky processes, 12.2-12.3 s sequential).
-    """
+    """Fit the tasks without an outcome, filling ``outcomes`` and the cache as each one finishes."""
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     done = len(tasks) - len(todo)
     progress(done, len(tasks))
-    workers = min(effective_n_jobs(n_jobs), len(todo)) if todo else 1
-    # One limit for the whole grid: the per-fit limit alone would be lifted by the first thread
-    # to finish while the other is still fitting.
-    with threadpool_limits(limits=1):
-        parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator")
-        for i, (predictions, probabilities, seconds) in zip(todo, parallel(delayed(fit)(tasks[i]) for i in todo)):
-            outcomes[i] = (predictions, probabilities, seconds, False)
-            if cache is not None:
-                cache.store(*tasks[i], predictions, seconds, probabilities)
-            done += 1
-            progress(done, len(tasks))
+    if not todo:
+        return
+    for k, (predictions, probabilities, seconds) in fit([tasks[i] for i in todo]):
+        i = todo[k]
+        outcomes[i] = (predictions, probabilities, seconds, False)
+        if cache is not None:
+            cache.store(*tasks[i], predictions, seconds, probabilities)
+        done += 1
+        progress(done, len(tasks))
 
 
 def _score_all(tasks: Sequence[tuple[ModelConfig, str]], outcomes: Sequence[Outcome | None],

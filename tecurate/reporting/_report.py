@@ -34,8 +34,7 @@ NOTEBOOK_HEIGHT = 720
 
 _ORDER = ("schema_version", "tool_version", "created_at", "input", "config", "target", "shift",
           "serialization", "embedding", "grid", "models", "summary", "aotl", "agreement", "ood_estimates",
-          "verdict", "stability",
-          "timings", "warnings")
+          "verdict", "stability", "engine", "timings", "warnings")
 """The top-level keys of a report, in the order the JSON file lists them."""
 
 
@@ -68,6 +67,8 @@ class AuditReport:
     stability: Any = None
     """Spread of the headline figures over ``--repeats`` seeds (tecurate.analysis._stability);
     None for one seed."""
+    engine: Any = None
+    """Where embedding and fitting ran (tecurate.engines.EngineRecord); None in reports made before it."""
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
