@@ -66,6 +66,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "{column} fields.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("embedder", None, "sentence-transformers model name or local folder.", "embedding",
             optional=True, commands=(AUDIT, EMBED), shown_default="packaged all-MiniLM-L6-v2"),
+    Setting("embeddings", None, "A .npy matrix of your own vectors, row i for row i of DATA (e.g. written by "
+            "'tecurate embed', or by any embedder): audited as the te representation instead of embedding "
+            "the rows; the report records its path and sha256.", "embedding", optional=True,
+            shown_default="embed the rows"),
+    Setting("embedding_col", None, "Column of DATA holding each row's vector (a Parquet list or fixed-size "
+            "list), or a pattern such as 'emb_*' naming one numeric column per dimension: audited like "
+            "--embeddings; never serialized, never a raw feature.", "embedding", optional=True),
     Setting("device", "auto", "Embedding device.", "embedding", choices=("auto", "cpu", "cuda"),
             commands=(AUDIT, EMBED)),
     Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
@@ -144,6 +151,29 @@ def _post_init(self: Any) -> None:
             f"{MAX_SEED}")
     require(self.precision == "fp32" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
+    _check_brought_vectors(self)
+
+
+_BUILT_IN_ONLY = (("embedder", None, "--embedder"), ("precision", "fp32", "--precision"),
+                  ("device", "auto", "--device"), ("batch_size", None, "--batch-size"))
+"""Settings of the built-in embedder: with vectors the user brings, setting one would mislead."""
+
+
+def _check_brought_vectors(config: Any) -> None:
+    """--embeddings / --embedding-col: one of them, and nothing that only the built-in embedder reads."""
+    flag = "--embeddings" if config.embeddings else "--embedding-col" if config.embedding_col else None
+    if flag is None:
+        return
+    require(not (config.embeddings and config.embedding_col), "use either --embeddings or --embedding-col, not both")
+    given = [option for name, default, option in _BUILT_IN_ONLY if getattr(config, name) != default]
+    require(not given, f"{flag} brings its own vectors, so {', '.join(given)} would change nothing; leave "
+            f"{'it' if len(given) == 1 else 'them'} out")
+    require(not config.ood_path, f"{flag} gives vectors for the rows of DATA only; put the OOD rows in DATA and "
+            "split with --shift-col instead of --ood")
+    value = config.embedding_col
+    require(value is None or value not in (config.target, config.shift_col, config.id_col),
+            f"--embedding-col {value} is the {'target' if value == config.target else 'shift' if value == config.shift_col else '--id-col'} "
+            "column; the vectors need a column of their own")
 
 
 def _to_dict(self: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Each distinct text is embedded once; vectors are kept in a content-addressed store keyed by
 the model's identity, so a re-run embeds nothing it has seen. :func:`make_embedder` picks the
-backend (:data:`BACKENDS`) from the precision and the device.
+backend (:data:`BACKENDS`) from the precision and the device. Vectors the user brings
+(``--embeddings``, ``--embedding-col``) come from a :data:`VECTOR_SOURCES` entry instead.
 """
 
 from tecurate.embedding._backends import PRECISIONS
@@ -16,6 +17,7 @@ from tecurate.embedding._embed import (
 )
 from tecurate.embedding._factory import BACKENDS, Backend, make_embedder
 from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
+from tecurate.embedding._precomputed import VECTOR_SOURCES, Precomputed, VectorSource, check_matrix, vector_source
 from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
 from tecurate.embedding._store import ContentStore, default_cache_dir, package_version, text_key
 from tecurate.embedding._tokens import TokenBudget, Truncation, describe_truncation, measure_truncation, token_budget_of
@@ -26,13 +28,17 @@ __all__ = [
     "DEFAULT_EMBEDDER",
     "PRECISIONS",
     "TEXTS_PER_CALL",
+    "VECTOR_SOURCES",
     "Backend",
     "ContentStore",
     "Embedder",
     "EmbeddingInfo",
+    "Precomputed",
     "SentenceTransformerEmbedder",
     "TokenBudget",
     "Truncation",
+    "VectorSource",
+    "check_matrix",
     "default_batch_size",
     "default_cache_dir",
     "describe_truncation",
@@ -43,4 +49,5 @@ __all__ = [
     "resolve_model",
     "text_key",
     "token_budget_of",
+    "vector_source",
 ]
