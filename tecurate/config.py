@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.analysis import GATES, SPURIOUS_SETTINGS
-from tecurate.embedding import PRECISIONS
+from tecurate.embedding import BACKENDS
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
 from tecurate.settings import AUDIT, AUDIT_COMMANDS, COMPARE, EMBED, SERIALIZE, Setting, parse_list, require
@@ -25,6 +25,11 @@ from tecurate.status import FAIL_ON
 
 def _family_names() -> tuple[str, ...]:
     return FAMILIES.names()
+
+
+def _precision_names() -> tuple[str, ...]:
+    """Read when checked: a plug-in backend registered later (tecurate.embedders) adds its own."""
+    return tuple(dict.fromkeys(backend.precision for backend in BACKENDS.values()))
 
 
 CORE_SETTINGS: tuple[Setting, ...] = (
@@ -77,7 +82,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             commands=(AUDIT, EMBED)),
     Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
             "embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
-            "'tecurate[fast]').", "embedding", choices=PRECISIONS, commands=(AUDIT, EMBED)),
+            "'tecurate[fast]'); a plug-in backend adds its own (docs/plugins.md).", "embedding",
+            choices=_precision_names, commands=(AUDIT, EMBED)),
     Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
             commands=(AUDIT, EMBED),
             shown_default="16 on CPU, two batches at a time (64 with int8); 256 on CUDA"),
@@ -149,7 +155,7 @@ def _post_init(self: Any) -> None:
     require(self.seed + self.repeats - 1 <= MAX_SEED,
             f"--repeats {self.repeats} runs seeds up to --seed + {self.repeats - 1}, which must be at most "
             f"{MAX_SEED}")
-    require(self.precision == "fp32" or self.device != "cuda",
+    require(self.precision != "int8" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
     _check_brought_vectors(self)
 

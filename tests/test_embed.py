@@ -244,6 +244,7 @@ def test_public_names_are_exactly_all():
         "ContentStore", "Embedder", "EmbeddingInfo", "SentenceTransformerEmbedder", "default_batch_size",
         "default_cache_dir", "embed_texts", "make_embedder", "package_version", "resolve_model", "text_key",
         "TokenBudget", "Truncation", "describe_truncation", "measure_truncation", "token_budget_of",
+        "ENTRY_POINT_GROUP", "load_plugins", "Precomputed", "VECTOR_SOURCES", "VectorSource", "vector_source",
     }
     for name in tecurate.embedding.__all__:
         assert getattr(tecurate.embedding, name) is not None

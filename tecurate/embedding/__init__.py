@@ -15,9 +15,9 @@ from tecurate.embedding._embed import (
     default_batch_size,
     embed_texts,
 )
-from tecurate.embedding._factory import BACKENDS, Backend, make_embedder
+from tecurate.embedding._factory import BACKENDS, ENTRY_POINT_GROUP, Backend, load_plugins, make_embedder
 from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
-from tecurate.embedding._precomputed import VECTOR_SOURCES, Precomputed, VectorSource, check_matrix, vector_source
+from tecurate.embedding._precomputed import VECTOR_SOURCES, Precomputed, VectorSource, vector_source
 from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
 from tecurate.embedding._store import ContentStore, default_cache_dir, package_version, text_key
 from tecurate.embedding._tokens import TokenBudget, Truncation, describe_truncation, measure_truncation, token_budget_of
@@ -26,6 +26,7 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_EMBEDDER",
+    "ENTRY_POINT_GROUP",
     "PRECISIONS",
     "TEXTS_PER_CALL",
     "VECTOR_SOURCES",
@@ -38,11 +39,11 @@ __all__ = [
     "TokenBudget",
     "Truncation",
     "VectorSource",
-    "check_matrix",
     "default_batch_size",
     "default_cache_dir",
     "describe_truncation",
     "embed_texts",
+    "load_plugins",
     "make_embedder",
     "measure_truncation",
     "package_version",
