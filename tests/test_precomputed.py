@@ -218,3 +218,33 @@ def test_the_report_says_where_the_vectors_came_from(data, tmp_path, no_model):
     assert report["embedding"]["source"]["dtype"] == "float16"
     assert report["embedding"]["model"] == "precomputed"
     assert report["verdict"]["gates"][-1]["gate"] == "truncation"
+
+
+@pytest.mark.slow
+def test_embed_then_audit_embeddings_gives_the_built_in_report_with_the_real_model(tmp_path):
+    """The round trip users run: `tecurate embed` writes the real model's vectors, `tecurate audit
+    --embeddings` audits them; the report is the built-in route's but for where the vectors came
+    from (and the truncation gate, which needs the model's tokenizer: unknown for brought vectors)."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "credit_data.csv"
+    small = tmp_path / "credit-600.csv"
+    pd.read_csv(example).head(600).to_csv(small, index=False)
+    args = ["--target", "Status", "--shift-col", "Home", "--min-domain-rows", "40", "--max-rows", "450",
+            "--families", "logreg,mlp", "--n-configs", "2", "--n-bootstrap", "100"]
+    embedded = runner.invoke(app, ["embed", str(small), "--target", "Status", "--shift-col", "Home", "--output",
+                                   str(tmp_path / "v.npy"), "--cache-dir", str(tmp_path / "cache")])
+    assert embedded.exit_code == 0, embedded.stderr
+    reports = {}
+    for name, extra in (("built-in", ["--cache-dir", str(tmp_path / "cache")]),
+                        ("brought", ["--embeddings", str(tmp_path / "v.npy"), "--cache-dir", str(tmp_path / "other")])):
+        result = runner.invoke(app, ["audit", str(small), *args, *extra, "--output", str(tmp_path / f"{name}.json")])
+        assert result.exit_code in (0, 1), result.stderr
+        reports[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    built_in, brought = reports["built-in"], reports["brought"]
+    assert built_in["embedding"]["cache_misses"] == 0  # the vectors `embed` wrote, from the same cache
+    assert brought["input"]["sampled"] and brought["input"]["n_rows_used"] <= 450
+    gates = {name: {g["gate"]: g for g in r["verdict"].pop("gates")} for name, r in reports.items()}
+    assert gates["brought"].pop("truncation")["message"].startswith("unknown")
+    gates["built-in"].pop("truncation")
+    assert gates["brought"] == gates["built-in"]
+    assert comparable(brought) == comparable(built_in)
+    assert brought["embedding"]["dim"] == built_in["embedding"]["dim"] == 384
