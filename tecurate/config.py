@@ -82,7 +82,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             commands=(AUDIT, EMBED)),
     Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
             "embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
-            "'tecurate[fast]'); a plug-in backend adds its own (docs/plugins.md).", "embedding",
+            "'tecurate[fast]'); a plug-in backend adds its own (docs/embeddings.md).", "embedding",
             choices=_precision_names, commands=(AUDIT, EMBED)),
     Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
             commands=(AUDIT, EMBED),
