@@ -1,6 +1,6 @@
 """The built-in embedder backends, then the installed plug-ins. A new built-in backend is a
 module and one line here; a plug-in is an entry point in the group ``tecurate.embedders``
-(:func:`tecurate.embedding._factory.load_plugins`, docs/plugins.md).
+(:func:`tecurate.embedding._factory.load_plugins`, docs/embeddings.md).
 
 Registration order is the order ``--precision`` lists its choices in.
 """
