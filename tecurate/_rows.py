@@ -166,8 +166,8 @@ def _why(loaded: Loaded, config: AuditConfig, n_sampled: int, n_used: int) -> st
     n_labelled = loaded.target.codes.size
     parts = [f"{n_labelled} of {n_input} rows have a target" if n_labelled < n_input
              else f"all {n_input} rows have a target"]
-    if config.max_rows is None:
-        parts.append("no sample (--max-rows all)")
+    if not config.max_rows:
+        parts.append(f"no sample (--max-rows {config.max_rows}: every row)")
     elif n_sampled < n_labelled:
         parts.append(f"--max-rows {config.max_rows} keeps a sample of {n_sampled}, stratified by target x domain")
     else:
@@ -263,7 +263,7 @@ def _sample(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: 
             config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Bound the row count with a sample stratified by target and domain; the last value is the
     rows sampled (None: all). It runs before any row is serialized or embedded."""
-    if config.max_rows is None or len(frame) <= config.max_rows:
+    if not config.max_rows or len(frame) <= config.max_rows:
         return frame, codes, keys, ood_mask, None
     domain = np.zeros(len(frame), dtype=np.int64)
     if config.shift_col:

@@ -102,9 +102,9 @@ def test_the_report_says_how_many_rows_it_used_and_why(tmp_path, fake_embedder):
     frame.loc[3:60, "region"] = "D"  # 58 rows: too few for an OOD split of its own
     path = tmp_path / "t.csv"
     frame.to_csv(path, index=False)
-    whole = audit(str(path), **FAST).to_dict()["input"]
+    whole = audit(str(path), max_rows=0, **FAST).to_dict()["input"]
     assert whole["rows_used_why"] == (f"{whole['n_rows_used']} rows used: 1197 of 1200 rows have a target; no sample "
-                                      "(--max-rows all); 58 left out: their domain of --shift-col region has fewer "
+                                      "(--max-rows 0: every row); 58 left out: their domain of --shift-col region has fewer "
                                       "than --min-domain-rows 100 rows")
     sampled = audit(str(path), max_rows=800, **FAST).to_dict()["input"]
     assert sampled["rows_used_why"].startswith(f"{sampled['n_rows_used']} rows used: 1197 of 1200 rows have a "

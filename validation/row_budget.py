@@ -69,7 +69,7 @@ def reference(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return pd.concat(parts).sort_index().head(n).reset_index(drop=True)
 
 
-def run(path: Path, out: Path, *, max_rows: int | None, seed: int, cache_dir: str | None,
+def run(path: Path, out: Path, *, max_rows: int, seed: int, cache_dir: str | None,
         precision: str) -> dict:
     """One audit's report as JSON data, from ``out`` when an earlier run left it there."""
     if out.is_file():
@@ -200,7 +200,7 @@ def main() -> None:
         outer = reference(table, max(args.reference, 100_000), args.seed)
         reference(outer, args.reference, args.seed + 1).to_parquet(path, index=False)
     common = {"cache_dir": args.cache_dir, "precision": args.precision}
-    ref = facts(run(path, work / "reference.json", max_rows=None, seed=args.seed, **common))
+    ref = facts(run(path, work / "reference.json", max_rows=0, seed=args.seed, **common))
     print(f"reference: {ref['verdict']} in {ref['seconds']:.0f} s", flush=True)
     rows = []
     for size in args.sizes:
@@ -208,7 +208,7 @@ def main() -> None:
             if size >= args.reference and seed == args.seed:
                 continue
             name = f"rows{size}-seed{seed}.json" if size < args.reference else f"reference-seed{seed}.json"
-            got = facts(run(path, work / name, max_rows=size if size < args.reference else None, seed=seed,
+            got = facts(run(path, work / name, max_rows=size if size < args.reference else 0, seed=seed,
                             **common))
             rows.append((size, seed, got, compare(ref, got)))
             print(f"{size} rows seed {seed}: {got['verdict']} {rows[-1][3]}", flush=True)
