@@ -62,8 +62,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "input", kind="bool"),
     Setting("max_rows", 20_000, "Stratified (target x domain), seeded sample of at most N rows, drawn before "
             "any row is embedded; 0: every row. The report says how many rows it used and why "
-            "(validation/RESULTS.md §8: 20,000 rows gave the verdict of a 50,000-row audit).", "input", kind="int",
-            optional=True, low=0),
+            "(validation/RESULTS.md §8: 20,000 rows gave the verdict and gate statuses of a 50,000-row audit).",
+            "input", kind="int", optional=True, low=0),
     Setting("input_format", None, "csv, parquet or jsonl.", "input", optional=True,
             choices=("csv", "parquet", "jsonl"), commands=(AUDIT, SERIALIZE, EMBED),
             shown_default="by extension"),

@@ -158,6 +158,8 @@ the noise a seed alone makes. All other settings are the defaults.
 "gates = ref" counts gate statuses equal to the reference's (pass/warn/fail, summed over seeds);
 "AotL flags" the spurious flag of each accuracy-on-the-line fit (raw and te, each OOD split).
 Collapse rates are each representation's share of collapsed models on id_test and each OOD split.
+"audit s": wall seconds of one audit with every vector already cached (split, features, the 72
+fits, analysis), on the shared machine.
 
 {chr(10).join(per_seed)}
 """
