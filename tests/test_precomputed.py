@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -114,7 +115,9 @@ def test_a_parquet_list_column_and_prefix_columns_give_the_same_report(data, tmp
     reports = [audit(str(tmp_path / "list.parquet"), embedding_col="emb", **COMMON).to_dict(),
                audit(str(tmp_path / "fixed.parquet"), embedding_col="emb", **COMMON).to_dict(),
                audit(str(tmp_path / "wide.csv"), embedding_col="emb_*", **COMMON).to_dict(),
-               audit(listed, embedding_col="emb", **COMMON).to_dict()]
+               audit(listed, embedding_col="emb", **COMMON).to_dict(),
+               audit(fixed, embedding_col="emb", **COMMON).to_dict(),
+               audit(pl.from_arrow(fixed), embedding_col="emb", **COMMON).to_dict()]
     for report in reports:
         same = {k: v for k, v in comparable(report).items() if k != "input"}
         assert same == {k: v for k, v in comparable(from_file).items() if k != "input"}

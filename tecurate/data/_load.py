@@ -14,8 +14,9 @@ checks with the same messages; having no bytes, it is identified by a hash of it
 
 Columns the audit drops (``skip``: ``--drop-cols``, the ``--embedding-col`` vectors) are not
 read from an uncompressed CSV or Parquet file at all (column projection; the file is hashed in
-chunks), so memory follows the columns audited, not the file's width. Stdin and gzip are read
-into memory whole, as they must be, and dropped after parsing.
+chunks), so memory follows the columns audited, not the file's width. Stdin, pipes, gzip, JSONL
+and encodings other than UTF-8 are read into memory whole, as before, and the skipped columns
+dropped after parsing.
 """
 
 from __future__ import annotations
@@ -260,8 +261,11 @@ def load_table(source: Source, *, input_format: str | None = None, encoding: str
 def column_names(source: Source, *, input_format: str | None = None, encoding: str = "utf-8") -> list[str]:
     """The column names of ``source``, from a file's header or schema alone where it can be read so."""
     if not isinstance(source, (str, os.PathLike)):
-        return [str(name) for name in _as_pandas(source)[0].columns] if not hasattr(source, "schema") \
-            else [str(name) for name in source.schema.names]
+        if isinstance(source, pd.DataFrame):
+            return [str(name) for name in source.columns]
+        names = getattr(source, "column_names", None)  # pyarrow; polars has a list of str as columns
+        return [str(name) for name in (names if names is not None else getattr(source, "columns", None)
+                                       or _as_pandas(source)[0].columns)]
     path = os.fspath(source)
     if path != "-" and os.path.isfile(path):
         fmt = input_format or _format_from_extension(path)
