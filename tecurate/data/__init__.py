@@ -11,10 +11,10 @@ from tecurate.data._load import (
     INPUT_FORMATS,
     LoadedTable,
     Source,
-    column_names,
     load_table,
     read_table,
 )
+from tecurate.data._projected import column_names
 from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
 from tecurate.data._split import (
     ID_TEST,

@@ -12,11 +12,7 @@ Object columns holding lists, dicts, arrays, bytes or mixed types become their t
 A frame the caller holds (pandas, polars, a pyarrow Table; :func:`read_frame`) takes the same
 checks with the same messages; having no bytes, it is identified by a hash of its content.
 
-Columns the audit drops (``skip``: ``--drop-cols``, the ``--embedding-col`` vectors) are not
-read from an uncompressed CSV or Parquet file at all (column projection; the file is hashed in
-chunks), so memory follows the columns audited, not the file's width. Stdin, pipes, gzip, JSONL
-and encodings other than UTF-8 are read into memory whole, as before, and the skipped columns
-dropped after parsing.
+Columns the audit drops (``skip``) are not read from a CSV or Parquet file (:mod:`._projected`).
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Union
 
@@ -83,11 +79,6 @@ class LoadedTable:
     """Columns of the input left out of ``frame`` (``skip``), in input order."""
 
 
-_HEAD = 4096
-"""Bytes read first from a file: enough to tell gzip, Parquet and UTF-16/32 text apart."""
-_CHUNK = 1 << 22
-
-
 def read_table(
     path: str,
     *,
@@ -100,9 +91,8 @@ def read_table(
 
     The format comes from `input_format` or else the extension (`.csv`, `.parquet`/`.pq`,
     `.jsonl`/`.ndjson`, each optionally `.gz`); stdin defaults to CSV. Every problem a user can
-    fix raises `TecurateError` with a one-line message naming the file. ``skip`` names columns
-    (or ``fnmatch`` patterns such as ``emb_*``) to leave out; names that match no column are
-    ignored here, since the caller says what an unknown one means.
+    fix raises `TecurateError` with a one-line message naming the file. ``skip``: columns (or
+    patterns such as ``emb_*``) left out; one that matches nothing is the caller's to judge.
     """
     if input_format is not None and input_format not in INPUT_FORMATS:
         raise TecurateError(
@@ -110,8 +100,8 @@ def read_table(
         )
     _check_encoding(encoding)
     if path != "-" and os.path.isfile(path):  # a pipe can be read only once: whole, below
-        projected = _read_projected(path, input_format, encoding, skip)
-        if projected is not None:
+        from tecurate.data._projected import read_projected  # noqa: PLC0415 - it builds on this module
+        if (projected := read_projected(path, input_format, encoding, skip)) is not None:
             return projected
     if path == "-":
         label = "<stdin>"
@@ -138,16 +128,14 @@ def read_table(
         frame = _parse_csv(text, label) if fmt == "csv" else _parse_jsonl(text, label)
     _check_frame(frame, label)
     skipped = matching(list(frame.columns), skip)
-    return _loaded(frame.drop(columns=skipped) if skipped else frame, path, digest, fmt, skipped,
-                   n_columns=int(frame.shape[1]))
+    return loaded_table(frame.drop(columns=skipped), path, digest, fmt, skipped, n_columns=int(frame.shape[1]))
 
 
-def _loaded(frame: pd.DataFrame, path: str, digest: str, fmt: str, skipped: Sequence[str], *,
-            n_columns: int) -> LoadedTable:
+def loaded_table(frame: pd.DataFrame, path: str, digest: str, fmt: str, skipped: Sequence[str], *,
+                 n_columns: int) -> LoadedTable:
     """The checked table of ``frame``, already without its ``skipped`` columns."""
-    frame = plain_columns(frame)
-    return LoadedTable(frame=frame, path=path, sha256=digest, n_rows=int(frame.shape[0]), n_columns=n_columns,
-                       input_format=fmt, skipped=tuple(skipped))
+    return LoadedTable(frame=plain_columns(frame), path=path, sha256=digest, n_rows=int(frame.shape[0]),
+                       n_columns=n_columns, input_format=fmt, skipped=tuple(skipped))
 
 
 def matching(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
@@ -155,96 +143,6 @@ def matching(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
     wild = [p for p in patterns if any(ch in p for ch in "*?[")]
     plain = set(patterns) - set(wild)
     return [n for n in names if n in plain or any(fnmatch.fnmatchcase(n, p) for p in wild)]
-
-
-def _read_projected(path: str, input_format: str | None, encoding: str,
-                    skip: Sequence[str]) -> LoadedTable | None:
-    """An uncompressed UTF-8 CSV or a Parquet file read without its ``skip`` columns, hashed in
-    chunks; None where only the whole-bytes route can read it (gzip, JSONL, other encodings)."""
-    _check_path(path)
-    fmt = input_format or _format_from_extension(path)
-    label = f"'{path}'"
-    head = _read_head(path)
-    wide = fmt == "csv" and _wide_encoding(head) is not None
-    if head.startswith(_GZIP_MAGIC) or fmt == "jsonl" or wide or (fmt == "csv" and (
-            head.startswith(_PARQUET_MAGIC) or codecs.lookup(encoding).name != "utf-8")):
-        return None
-    if not head or (len(head) < _HEAD and head.isspace()):
-        raise TecurateError(f"input {label} is empty; pass a file with a header row and data rows")
-    digest = _file_sha256(path)
-    if fmt == "parquet":
-        names, read = _parquet_reader(path, label)
-    else:
-        names, read = _csv_reader(path, label)
-    _check_unique([n for n in names if str(n).strip()] if fmt == "csv" else names, label)
-    skipped = matching([str(n) for n in names], skip)
-    if not names:
-        raise TecurateError(f"input {label} has no columns; pass a table with a header row")
-    frame = read(set(skipped))
-    if frame.shape[1]:
-        _check_frame(frame, label)
-    elif not frame.shape[0]:
-        raise TecurateError(f"input {label} has a header but no data rows")
-    return _loaded(frame, path, digest, fmt, skipped, n_columns=len(names))
-
-
-def _read_head(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(_HEAD)
-    except OSError as exc:
-        raise TecurateError(f"cannot read input '{path}': {exc.strerror or exc}") from None
-
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-    except OSError as exc:
-        raise TecurateError(f"cannot read input '{path}': {exc.strerror or exc}") from None
-    return digest.hexdigest()
-
-
-def _parquet_reader(path: str, label: str) -> tuple[list[str], Callable[[set[str]], pd.DataFrame]]:
-    import pyarrow  # noqa: PLC0415 - only Parquet input needs it
-    import pyarrow.parquet  # noqa: PLC0415
-
-    try:
-        names = list(pyarrow.parquet.ParquetFile(path).schema_arrow.names)
-    except (pyarrow.ArrowException, ValueError, OSError) as exc:
-        raise TecurateError(f"cannot parse Parquet {label}: {_first_line(exc)}") from None
-
-    def read(skipped: set[str]) -> pd.DataFrame:
-        try:
-            return pd.read_parquet(path, columns=[n for n in names if n not in skipped])
-        except (pyarrow.ArrowException, ValueError, OSError) as exc:
-            raise TecurateError(f"cannot parse Parquet {label}: {_first_line(exc)}") from None
-
-    return names, read
-
-
-def _csv_reader(path: str, label: str) -> tuple[list[str], Callable[[set[str]], pd.DataFrame]]:
-    def parsed(**options: Any) -> pd.DataFrame:
-        try:
-            return pd.read_csv(path, encoding="utf-8-sig", **options)
-        except UnicodeDecodeError as exc:
-            raise TecurateError(f"input {label} is not valid utf-8 (near byte {exc.start}); re-save it as "
-                                "UTF-8 or pass --encoding (e.g. --encoding latin-1)") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-            raise TecurateError(f"cannot parse CSV {label}: {_first_line(exc)}") from None
-
-    # pandas silently renames duplicate headers ("a", "a.1"); read the raw header to catch them.
-    header = parsed(header=None, nrows=1, dtype=str, keep_default_na=False)
-    names = [str(n) for n in header.iloc[0]] if len(header) else []
-
-    def read(skipped: set[str]) -> pd.DataFrame:
-        if not skipped:
-            return parsed(low_memory=False)
-        return parsed(low_memory=False, usecols=lambda name: name not in skipped)
-
-    return names, read
 
 
 def load_table(source: Source, *, input_format: str | None = None, encoding: str = "utf-8",
@@ -256,27 +154,6 @@ def load_table(source: Source, *, input_format: str | None = None, encoding: str
         raise TecurateError(f"--input-format {input_format} is for files; DATA is a {type(source).__name__} "
                             "already in memory")
     return read_frame(source, skip=skip)
-
-
-def column_names(source: Source, *, input_format: str | None = None, encoding: str = "utf-8") -> list[str]:
-    """The column names of ``source``, from a file's header or schema alone where it can be read so."""
-    if not isinstance(source, (str, os.PathLike)):
-        if isinstance(source, pd.DataFrame):
-            return [str(name) for name in source.columns]
-        names = getattr(source, "column_names", None)  # pyarrow; polars has a list of str as columns
-        return [str(name) for name in (names if names is not None else getattr(source, "columns", None)
-                                       or _as_pandas(source)[0].columns)]
-    path = os.fspath(source)
-    if path != "-" and os.path.isfile(path):
-        fmt = input_format or _format_from_extension(path)
-        head = _read_head(path)
-        label = f"'{path}'"
-        if fmt == "parquet" and head.startswith(_PARQUET_MAGIC):
-            return [str(n) for n in _parquet_reader(path, label)[0]]
-        if fmt == "csv" and not head.startswith(_GZIP_MAGIC) and _wide_encoding(head) is None \
-                and codecs.lookup(encoding).name == "utf-8":
-            return _csv_reader(path, label)[0]
-    return [str(c) for c in read_table(path, input_format=input_format, encoding=encoding).frame.columns]
 
 
 def read_frame(data: Any, *, skip: Sequence[str] = ()) -> LoadedTable:
@@ -294,7 +171,7 @@ def read_frame(data: Any, *, skip: Sequence[str] = ()) -> LoadedTable:
     frame = frame.set_axis([str(name) for name in frame.columns], axis=1).reset_index(drop=True)
     n_columns = int(frame.shape[1])
     skipped = matching(list(frame.columns), skip)
-    frame = frame.drop(columns=skipped) if skipped else frame
+    frame = frame.drop(columns=skipped)
     _check_frame(frame, label)
     frame = plain_columns(frame)
     return LoadedTable(frame=frame, path=label, sha256=frame_sha256(frame), n_rows=int(frame.shape[0]),
