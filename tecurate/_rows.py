@@ -23,6 +23,7 @@ from tecurate.data import (
     Splits,
     Target,
     check_column,
+    column_names,
     feature_columns,
     id_keys,
     load_table,
@@ -35,6 +36,7 @@ from tecurate.data import (
     split_synthetic,
     stratified_sample,
 )
+from tecurate.embedding import Precomputed, vector_source
 from tecurate.errors import TecurateError
 from tecurate.grid import (
     encode_raw,
@@ -54,6 +56,10 @@ class Loaded:
     ood_labelled: bool
     serializer: Serializer
     warnings: tuple[str, ...]
+    positions: np.ndarray
+    """Each row's position in the input file (or frame), for the vectors the user brought."""
+    vectors: Precomputed | None = None
+    """``--embeddings`` / ``--embedding-col``: the te vectors of every input row; None: embed the rows."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,10 @@ class Rows:
     sampled: bool
     unlabelled: frozenset[str]
     warnings: tuple[str, ...]
+    positions: np.ndarray
+    """Each row's position in the input, so that brought vectors follow the sample."""
+    why: str = ""
+    """Why the audit uses these many rows: labels, ``--max-rows``, domains too small for a split."""
 
     @property
     def tests(self) -> dict[str, np.ndarray]:
@@ -79,18 +89,45 @@ def load(data: Source, config: AuditConfig) -> Loaded:
 
     Public with :func:`choose_rows` so that other commands (``simulate``) start from exactly the
     audit's rows."""
-    table = load_table(data, input_format=config.input_format, encoding=config.encoding)
+    chosen = vector_source(config)
+    table, vector_columns = read_source(data, config)
     frame, ood_mask, ood_labelled = _with_ood_file(table, config)
-    columns = audited_columns(frame, config)
-    frame, target, ood_mask = _prepare(frame, config, ood_mask, ood_labelled)
+    columns = audited_columns(frame, config, skipped=table.skipped)
+    vectors = None if chosen is None else chosen[0].open(chosen[1], data, table.n_rows, vector_columns)
+    frame, target, ood_mask, positions = _prepare(frame, config, ood_mask, ood_labelled)
     serializer = make_serializer(config.template, columns)
     dropped = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
-    return Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(dropped))
+    return Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(dropped), positions, vectors)
 
 
-def audited_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
-    """All columns but the target, the shift column, the ``--drop-cols`` and the ``--id-col``."""
-    drop = config.drop_cols
+def read_source(data: Source, config: AuditConfig) -> tuple[LoadedTable, list[str]]:
+    """The table without the columns the audit never reads, and the columns holding brought vectors.
+
+    A file is read without its ``--drop-cols`` and vector columns (column projection), so memory
+    follows the audited columns. A frame in memory keeps its ``--drop-cols`` (its content hash
+    covers them, as before) and loses only its vector columns.
+    """
+    chosen = vector_source(config)
+    vector_columns: list[str] = []
+    if chosen is not None:
+        names = column_names(data, input_format=config.input_format, encoding=config.encoding)
+        vector_columns = chosen[0].columns(chosen[1], names)
+        for role, name in (("target", config.target), ("shift", config.shift_col), ("--id-col", config.id_col)):
+            if name in vector_columns:
+                raise TecurateError(f"{chosen[0].flag} {chosen[1]} takes the {role} column '{name}'; "
+                                    "the vectors need columns of their own")
+    files = isinstance(data, str) or hasattr(data, "__fspath__")
+    skip = (*config.drop_cols, *vector_columns) if files else tuple(vector_columns)
+    table = load_table(data, input_format=config.input_format, encoding=config.encoding, skip=skip)
+    return table, vector_columns
+
+
+def audited_columns(frame: pd.DataFrame, config: AuditConfig, *, skipped: tuple[str, ...] = ()) -> list[str]:
+    """All columns but the target, the shift column, the ``--drop-cols`` and the ``--id-col``.
+
+    ``skipped``: columns the reader left out of ``frame`` already (a ``--drop-cols`` among them is
+    dropped, not unknown)."""
+    drop = tuple(c for c in config.drop_cols if c not in skipped)
     if config.id_col:
         check_column(frame, config.id_col, "--id-col")
         drop = (*drop, config.id_col)
@@ -100,8 +137,10 @@ def audited_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
 def choose_rows(loaded: Loaded, config: AuditConfig) -> Rows:
     """Key the rows, sample, split, then keep only the rows some split holds."""
     keys, key_notes = _row_keys(loaded, config)
-    frame, codes, keys, ood_mask, sampled = _sample(loaded.frame, loaded.target.codes, keys, loaded.ood_mask,
-                                                    config)
+    frame, codes, keys, ood_mask, taken = _sample(loaded.frame, loaded.target.codes, keys, loaded.ood_mask,
+                                                  config)
+    sampled = taken is not None
+    positions = loaded.positions if taken is None else loaded.positions[taken]
     splits = _split(frame, codes, keys, ood_mask, list(loaded.serializer.columns), config)
     unlabelled = frozenset() if loaded.ood_labelled else frozenset(splits.ood)
     notes = [*loaded.warnings, *key_notes, *_leakage(frame, codes, splits, loaded, config)]
@@ -116,8 +155,28 @@ def choose_rows(loaded: Loaded, config: AuditConfig) -> Rows:
     named = {"id_train": splits.id_train, ID_TEST: splits.id_test, **splits.ood}
     used = np.unique(np.concatenate(list(named.values())))
     return Rows(frame=frame.iloc[used].reset_index(drop=True), codes=codes[used],
-                 splits={name: np.searchsorted(used, part) for name, part in named.items()},
-                 shift=splits.shift, sampled=sampled, unlabelled=unlabelled, warnings=tuple(notes))
+                splits={name: np.searchsorted(used, part) for name, part in named.items()},
+                shift=splits.shift, sampled=sampled, unlabelled=unlabelled, warnings=tuple(notes),
+                positions=positions[used], why=_why(loaded, config, len(frame), len(used)))
+
+
+def _why(loaded: Loaded, config: AuditConfig, n_sampled: int, n_used: int) -> str:
+    """Why the audit uses ``n_used`` rows, in words: the report's ``input.rows_used_why``."""
+    n_input = loaded.target.codes.size + loaded.target.n_dropped_missing
+    n_labelled = loaded.target.codes.size
+    parts = [f"{n_labelled} of {n_input} rows have a target" if n_labelled < n_input
+             else f"all {n_input} rows have a target"]
+    if not config.max_rows:
+        parts.append(f"no sample (--max-rows {config.max_rows}: every row)")
+    elif n_sampled < n_labelled:
+        parts.append(f"--max-rows {config.max_rows} keeps a sample of {n_sampled}, stratified by target x domain")
+    else:
+        parts.append(f"no sample (--max-rows {config.max_rows} is not below {n_labelled})")
+    if n_used < n_sampled:
+        reason = (f"their domain of --shift-col {config.shift_col} has fewer than --min-domain-rows "
+                  f"{config.min_domain_rows} rows" if config.shift_col else "no split holds them")
+        parts.append(f"{n_sampled - n_used} left out: {reason}")
+    return f"{n_used} rows used: " + "; ".join(parts)
 
 
 def _leakage(frame: pd.DataFrame, codes: np.ndarray, splits: Splits, loaded: Loaded,
@@ -163,24 +222,32 @@ def _with_ood_file(table: LoadedTable, config: AuditConfig) -> tuple[pd.DataFram
     return frame, mask, labelled
 
 
+_POSITION = "__tecurate_position__"
+
+
 def _prepare(frame: pd.DataFrame, config: AuditConfig, ood_mask: np.ndarray | None,
-             ood_labelled: bool) -> tuple[pd.DataFrame, Target, np.ndarray | None]:
-    """Drop rows without a target, keeping the OOD mask aligned with the kept rows.
+             ood_labelled: bool) -> tuple[pd.DataFrame, Target, np.ndarray | None, np.ndarray]:
+    """Drop rows without a target, keeping the OOD mask and each row's input position aligned
+    with the kept rows.
 
     Unlabelled OOD rows are kept whatever their (empty) target, with class code -1: no metric
     ever reads their labels.
     """
+    frame = frame.assign(**{_POSITION: np.arange(len(frame), dtype=np.int64)})
     if ood_mask is None:
-        return (*prepare_target(frame, config.target), None)
-    if not ood_labelled:
+        kept, target = prepare_target(frame, config.target)
+        mask = None
+    elif not ood_labelled:
         kept, target = prepare_target(frame.loc[~ood_mask], config.target)
         ood = frame.loc[ood_mask]
         codes = np.r_[target.codes, np.full(len(ood), -1, dtype=target.codes.dtype)]
         mask = np.r_[np.zeros(len(kept), bool), np.ones(len(ood), bool)]
-        return pd.concat([kept, ood], ignore_index=True), replace(target, codes=codes), mask
-    kept, target = prepare_target(frame.assign(__tecurate_ood__=ood_mask), config.target)
-    mask = kept.pop("__tecurate_ood__").to_numpy(bool)
-    return kept, target, mask
+        kept, target = pd.concat([kept, ood], ignore_index=True), replace(target, codes=codes)
+    else:
+        kept, target = prepare_target(frame.assign(__tecurate_ood__=ood_mask), config.target)
+        mask = kept.pop("__tecurate_ood__").to_numpy(bool)
+    positions = kept.pop(_POSITION).to_numpy(np.int64)
+    return kept, target, mask, positions
 
 
 def _row_keys(loaded: Loaded, config: AuditConfig) -> tuple[np.ndarray, list[str]]:
@@ -193,10 +260,11 @@ def _row_keys(loaded: Loaded, config: AuditConfig) -> tuple[np.ndarray, list[str
 
 
 def _sample(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: np.ndarray | None,
-            config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, bool]:
-    """Bound the row count with a sample stratified by target and domain."""
-    if config.max_rows is None or len(frame) <= config.max_rows:
-        return frame, codes, keys, ood_mask, False
+            config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Bound the row count with a sample stratified by target and domain; the last value is the
+    rows sampled (None: all). It runs before any row is serialized or embedded."""
+    if not config.max_rows or len(frame) <= config.max_rows:
+        return frame, codes, keys, ood_mask, None
     domain = np.zeros(len(frame), dtype=np.int64)
     if config.shift_col:
         domain = pd.factorize(frame[config.shift_col], use_na_sentinel=False)[0]
@@ -205,7 +273,7 @@ def _sample(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: 
     strata = codes.astype(np.int64) * (int(domain.max()) + 1) + domain
     rows = stratified_sample(strata, config.max_rows, keys=keys, seed=config.seed)
     mask = ood_mask[rows] if ood_mask is not None else None
-    return frame.iloc[rows].reset_index(drop=True), codes[rows], keys[rows], mask, True
+    return frame.iloc[rows].reset_index(drop=True), codes[rows], keys[rows], mask, rows
 
 
 def _split(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: np.ndarray | None,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.analysis import BASELINE, GATES, SPURIOUS_SETTINGS
-from tecurate.embedding import PRECISIONS
+from tecurate.embedding import BACKENDS
 from tecurate.engines import ENGINES
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
@@ -30,6 +30,11 @@ def _family_names() -> tuple[str, ...]:
 
 def _engine_names() -> tuple[str, ...]:
     return ENGINES.names()
+
+
+def _precision_names() -> tuple[str, ...]:
+    """Read when checked: a plug-in backend registered later (tecurate.embedders) adds its own."""
+    return tuple(dict.fromkeys(backend.precision for backend in BACKENDS.values()))
 
 
 CORE_SETTINGS: tuple[Setting, ...] = (
@@ -60,8 +65,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("strict", False, "Stop (exit 2, before embedding) instead of warning when a feature column "
             "leaks the target: a copy of it, or a perfect predictor of it on ID-train that holds on ID-test.",
             "input", kind="bool"),
-    Setting("max_rows", None, "Stratified (target x domain), seeded sample of at most N rows; the report "
-            "says it sampled.", "input", kind="int", optional=True, low=50, shown_default="all"),
+    Setting("max_rows", 20_000, "Stratified (target x domain), seeded sample of at most N rows, drawn before "
+            "any row is embedded; 0: every row. The report says how many rows it used and why "
+            "(validation/RESULTS.md §9: 20,000 rows gave the verdict and gate statuses of a 50,000-row audit).",
+            "input", kind="int", optional=True, low=0),
     Setting("input_format", None, "csv, parquet or jsonl.", "input", optional=True,
             choices=("csv", "parquet", "jsonl"), commands=(AUDIT, SERIALIZE, EMBED),
             shown_default="by extension"),
@@ -71,11 +78,19 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "{column} fields.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("embedder", None, "sentence-transformers model name or local folder.", "embedding",
             optional=True, commands=(AUDIT, EMBED), shown_default="packaged all-MiniLM-L6-v2"),
+    Setting("embeddings", None, "A .npy matrix of your own vectors, row i for row i of DATA (e.g. written by "
+            "'tecurate embed', or by any embedder): audited as the te representation instead of embedding "
+            "the rows; the report records its path and sha256.", "embedding", optional=True,
+            shown_default="embed the rows"),
+    Setting("embedding_col", None, "Column of DATA holding each row's vector (a Parquet list or fixed-size "
+            "list), or a pattern such as 'emb_*' naming one numeric column per dimension: audited like "
+            "--embeddings; never serialized, never a raw feature.", "embedding", optional=True),
     Setting("device", "auto", "Embedding device.", "embedding", choices=("auto", "cpu", "cuda"),
             commands=(AUDIT, EMBED)),
     Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
             "embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
-            "'tecurate[fast]').", "embedding", choices=PRECISIONS, commands=(AUDIT, EMBED)),
+            "'tecurate[fast]'); a plug-in backend adds its own (docs/embeddings.md).", "embedding",
+            choices=_precision_names, commands=(AUDIT, EMBED)),
     Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
             commands=(AUDIT, EMBED),
             shown_default="16 on CPU, two batches at a time (64 with int8); 256 on CUDA"),
@@ -151,16 +166,39 @@ def _post_init(self: Any) -> None:
             f"--id-col '{self.id_col}' is the {'target' if self.id_col == self.target else 'shift'} column; "
             "it must be a column of its own")
     require(not self.ood_unlabeled or bool(self.ood_path), "--ood-unlabeled needs --ood")
+    require(not self.max_rows or self.max_rows >= 50, "--max-rows must be 0 (every row) or at least 50")
     require(self.seed + self.repeats - 1 <= MAX_SEED,
             f"--repeats {self.repeats} runs seeds up to --seed + {self.repeats - 1}, which must be at most "
             f"{MAX_SEED}")
     require(self.ray_address is None or self.engine == "ray", "--ray-address needs --engine ray")
-    require(self.precision == "fp32" or self.device != "cuda",
-           "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
     require(BASELINE in self.representations, f"--representations must include {BASELINE}: the gates judge "
             "every other route against it")
     require(len(self.representations) > 1, f"--representations needs a route besides {BASELINE} to audit "
             "(te, raw+te)")
+    require(self.precision != "int8" or self.device != "cuda",
+           "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
+    _check_brought_vectors(self)
+
+
+_BUILT_IN_ONLY = ("embedder", "precision", "device", "batch_size")
+"""Settings of the built-in embedder: with vectors the user brings, setting one would mislead."""
+
+
+def _check_brought_vectors(config: Any) -> None:
+    """--embeddings / --embedding-col: one of them, and nothing that only the built-in embedder reads."""
+    flag = "--embeddings" if config.embeddings else "--embedding-col" if config.embedding_col else None
+    if flag is None:
+        return
+    require(not (config.embeddings and config.embedding_col), "use either --embeddings or --embedding-col, not both")
+    given = [BY_NAME[name].cli_flag for name in _BUILT_IN_ONLY if getattr(config, name) != BY_NAME[name].default]
+    require(not given, f"{flag} brings its own vectors, so {', '.join(given)} would change nothing; leave "
+            f"{'it' if len(given) == 1 else 'them'} out")
+    require(not config.ood_path, f"{flag} gives vectors for the rows of DATA only; put the OOD rows in DATA and "
+            "split with --shift-col instead of --ood")
+    value = config.embedding_col
+    require(value is None or value not in (config.target, config.shift_col, config.id_col),
+            f"--embedding-col {value} is the {'target' if value == config.target else 'shift' if value == config.shift_col else '--id-col'} "
+            "column; the vectors need a column of their own")
 
 
 def _to_dict(self: Any) -> dict[str, Any]:

@@ -22,13 +22,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from tecurate import __version__
-from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load
+from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load, read_source
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
 from tecurate.data import (
     Serializer,
     Source,
-    load_table,
     make_serializer,
 )
 from tecurate.embedding import (
@@ -206,8 +205,8 @@ def serialize_table(data: Source, config: AuditConfig | None = None, limit: int 
 
 def _table_rows(data: Source, config: AuditConfig) -> tuple[Any, Serializer]:
     """Every row of the table and the serializer of its audited columns."""
-    table = load_table(data, input_format=config.input_format, encoding=config.encoding)
-    return table.frame, make_serializer(config.template, audited_columns(table.frame, config))
+    table, _ = read_source(data, config)
+    return table.frame, make_serializer(config.template, audited_columns(table.frame, config, skipped=table.skipped))
 
 
 EMBED_WINDOW = 65_536
@@ -299,14 +298,12 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, en
     with clock.stage("split"):
         rows = choose_rows(loaded, config)
         configs = sample_configs(config.families, config.n_configs)
-    model = embedder.get()
-    with clock.stage("serialize"):
-        texts = loaded.serializer.serialize(rows.frame)
+    model = embedder.get() if loaded.vectors is None else None
+    with clock.stage("serialize"):  # brought vectors need the text of one row only: the report's example
+        texts = loaded.serializer.serialize(rows.frame if model is not None else rows.frame.head(1))
     with clock.stage("embed"):
-        embedded = _Embedded(texts, *_embed(texts, embedder, config, store, engine, notify))
-        budget = token_budget_of(model)
-        truncation = None if budget is None else measure_truncation(texts, budget, loaded.serializer, rows.frame)
-        embedded = replace(embedded, info=replace(embedded.info, truncation=truncation))
+        embedded = _vectors(texts, rows, loaded, embedder, config, store, engine, notify)
+        truncation = embedded.info.truncation
     with clock.stage("features"):
         features = build_features(config.representations, {
             "raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
@@ -323,6 +320,18 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, en
              *([describe_truncation(truncation)] if truncation is not None and truncation.n_truncated else []))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
                    analysis, clock.total(), engine)
+
+
+def _vectors(texts: list[str], rows: Rows, loaded: Loaded, embedder: _LazyEmbedder, config: AuditConfig,
+             store: ContentStore | None, engine: Session, notify: Progress) -> _Embedded:
+    """The te vectors of the used rows: the user's (``--embeddings``, ``--embedding-col``), taken
+    by each row's input position, else embedded from the rows' texts with what the model cuts."""
+    if loaded.vectors is not None:
+        return _Embedded(texts, *loaded.vectors.take(rows.positions))
+    embedded = _Embedded(texts, *_embed(texts, embedder, config, store, engine, notify))
+    budget = token_budget_of(embedder.get())
+    truncation = None if budget is None else measure_truncation(texts, budget, loaded.serializer, rows.frame)
+    return replace(embedded, info=replace(embedded.info, truncation=truncation))
 
 
 def _embed(texts: list[str], embedder: _LazyEmbedder, config: AuditConfig, store: ContentStore | None,
@@ -384,7 +393,7 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         input={"path": table.path, "sha256": table.sha256, "format": table.input_format,
                "n_rows": table.n_rows, "n_columns": table.n_columns, "n_rows_used": len(rows.codes),
-               "sampled": rows.sampled, "n_dropped_missing_target": target.n_dropped_missing,
+               "sampled": rows.sampled, "rows_used_why": rows.why, "n_dropped_missing_target": target.n_dropped_missing,
                "ood_path": config.ood_path},
         config=config.to_dict(),
         target={"name": target.name, "classes": list(target.classes), "n_classes": len(target.classes),

@@ -245,6 +245,7 @@ def test_public_names_are_exactly_all():
         "default_cache_dir", "embed_texts", "make_embedder", "package_version", "resolve_model", "text_key",
         "TokenBudget", "Truncation", "describe_truncation", "measure_truncation", "token_budget_of",
         "VECTOR_SUFFIXES", "VectorFile",
+        "ENTRY_POINT_GROUP", "load_plugins", "Precomputed", "VECTOR_SOURCES", "VectorSource", "vector_source",
     }
     for name in tecurate.embedding.__all__:
         assert getattr(tecurate.embedding, name) is not None

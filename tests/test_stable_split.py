@@ -2,7 +2,8 @@
 row itself, so a pull request that appends or edits a few rows of a real table leaves the other
 rows where they were (today's ``train_test_split`` / ``rng.choice`` moved 10 to 45% of them).
 
-Rows are followed through the pipeline by a ``rid`` column that is dropped (``--drop-cols``), so
+Rows are followed through the pipeline by a ``rid`` column that is dropped (``--drop-cols``; the
+rows' file positions give it back), so
 it is not content, or that is the ``--id-col``.
 """
 
@@ -37,7 +38,7 @@ def sides(frame: pd.DataFrame, tmp_path: Path, name: str = "t.csv", **knobs) -> 
     frame.to_csv(path, index=False)
     config = AuditConfig(**{**KNOBS, "drop_cols": ("rid",), **knobs})
     rows = choose_rows(load(str(path), config), config)
-    rid = rows.frame["rid"].to_numpy()
+    rid = frame["rid"].to_numpy()[rows.positions]  # a dropped column is never read: follow file positions
     return {int(r): split for split, part in rows.splits.items() for r in rid[part]}
 
 

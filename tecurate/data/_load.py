@@ -11,17 +11,21 @@ Object columns holding lists, dicts, arrays, bytes or mixed types become their t
 
 A frame the caller holds (pandas, polars, a pyarrow Table; :func:`read_frame`) takes the same
 checks with the same messages; having no bytes, it is identified by a hash of its content.
+
+Columns the audit drops (``skip``) are not read from a CSV or Parquet file (:mod:`._projected`).
 """
 
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import gzip
 import hashlib
 import io
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Union
 
@@ -69,7 +73,10 @@ class LoadedTable:
     sha256: str
     n_rows: int
     n_columns: int
+    """Columns of the input, the skipped ones included."""
     input_format: str
+    skipped: tuple[str, ...] = ()
+    """Columns of the input left out of ``frame`` (``skip``), in input order."""
 
 
 def read_table(
@@ -78,18 +85,24 @@ def read_table(
     input_format: str | None = None,
     encoding: str = "utf-8",
     stdin: BinaryIO | None = None,
+    skip: Sequence[str] = (),
 ) -> LoadedTable:
     """Load `path` (or stdin when `path` is "-") into a DataFrame.
 
     The format comes from `input_format` or else the extension (`.csv`, `.parquet`/`.pq`,
     `.jsonl`/`.ndjson`, each optionally `.gz`); stdin defaults to CSV. Every problem a user can
-    fix raises `TecurateError` with a one-line message naming the file.
+    fix raises `TecurateError` with a one-line message naming the file. ``skip``: columns (or
+    patterns such as ``emb_*``) left out; one that matches nothing is the caller's to judge.
     """
     if input_format is not None and input_format not in INPUT_FORMATS:
         raise TecurateError(
             f"unknown --input-format '{input_format}'; use one of {', '.join(INPUT_FORMATS)}"
         )
     _check_encoding(encoding)
+    if path != "-" and os.path.isfile(path):  # a pipe can be read only once: whole, below
+        from tecurate.data._projected import read_projected  # noqa: PLC0415 - it builds on this module
+        if (projected := read_projected(path, input_format, encoding, skip)) is not None:
+            return projected
     if path == "-":
         label = "<stdin>"
         stream = stdin if stdin is not None else sys.stdin.buffer
@@ -114,43 +127,55 @@ def read_table(
         text = _decode(payload, encoding, label)
         frame = _parse_csv(text, label) if fmt == "csv" else _parse_jsonl(text, label)
     _check_frame(frame, label)
-    frame = plain_columns(frame)
-    return LoadedTable(
-        frame=frame,
-        path=path,
-        sha256=digest,
-        n_rows=int(frame.shape[0]),
-        n_columns=int(frame.shape[1]),
-        input_format=fmt,
-    )
+    skipped = matching(list(frame.columns), skip)
+    return loaded_table(frame.drop(columns=skipped), path, digest, fmt, skipped, n_columns=int(frame.shape[1]))
 
 
-def load_table(source: Source, *, input_format: str | None = None, encoding: str = "utf-8") -> LoadedTable:
+def loaded_table(frame: pd.DataFrame, path: str, digest: str, fmt: str, skipped: Sequence[str], *,
+                 n_columns: int) -> LoadedTable:
+    """The checked table of ``frame``, already without its ``skipped`` columns."""
+    return LoadedTable(frame=plain_columns(frame), path=path, sha256=digest, n_rows=int(frame.shape[0]),
+                       n_columns=n_columns, input_format=fmt, skipped=tuple(skipped))
+
+
+def matching(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """The ``names`` some pattern matches (a plain name, or ``fnmatch`` wildcards), in order."""
+    wild = [p for p in patterns if any(ch in p for ch in "*?[")]
+    plain = set(patterns) - set(wild)
+    return [n for n in names if n in plain or any(fnmatch.fnmatchcase(n, p) for p in wild)]
+
+
+def load_table(source: Source, *, input_format: str | None = None, encoding: str = "utf-8",
+               skip: Sequence[str] = ()) -> LoadedTable:
     """The table of ``source``: a file (:func:`read_table`) or a frame in memory (:func:`read_frame`)."""
     if isinstance(source, (str, os.PathLike)):
-        return read_table(os.fspath(source), input_format=input_format, encoding=encoding)
+        return read_table(os.fspath(source), input_format=input_format, encoding=encoding, skip=skip)
     if input_format is not None:
         raise TecurateError(f"--input-format {input_format} is for files; DATA is a {type(source).__name__} "
                             "already in memory")
-    return read_frame(source)
+    return read_frame(source, skip=skip)
 
 
-def read_frame(data: Any) -> LoadedTable:
+def read_frame(data: Any, *, skip: Sequence[str] = ()) -> LoadedTable:
     """A pandas or polars DataFrame or a pyarrow Table (or any Arrow stream) as the audit's table.
 
     Checked like a file, with the same messages. The index of a pandas frame is not data (the
     file readers never make one), so it is dropped; column names become text, as a file's are.
     The report's ``sha256`` is :func:`frame_sha256` of the result: the same rows and columns
     give the same hash whichever index or library held them. The caller's frame is never changed.
+    ``skip``: columns (names or patterns) left out before anything else, the hash included.
     """
     frame, fmt, label = _as_pandas(data)
     if isinstance(frame.columns, pd.MultiIndex):
         raise TecurateError(f"input {label} has multi-level column names; flatten them to one name per column")
     frame = frame.set_axis([str(name) for name in frame.columns], axis=1).reset_index(drop=True)
+    n_columns = int(frame.shape[1])
+    skipped = matching(list(frame.columns), skip)
+    frame = frame.drop(columns=skipped)
     _check_frame(frame, label)
     frame = plain_columns(frame)
     return LoadedTable(frame=frame, path=label, sha256=frame_sha256(frame), n_rows=int(frame.shape[0]),
-                       n_columns=int(frame.shape[1]), input_format=fmt)
+                       n_columns=n_columns, input_format=fmt, skipped=tuple(skipped))
 
 
 def _as_pandas(data: Any) -> tuple[pd.DataFrame, str, str]:

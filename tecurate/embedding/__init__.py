@@ -2,7 +2,8 @@
 
 Each distinct text is embedded once; vectors are kept in a content-addressed store keyed by
 the model's identity, so a re-run embeds nothing it has seen. :func:`make_embedder` picks the
-backend (:data:`BACKENDS`) from the precision and the device.
+backend (:data:`BACKENDS`) from the precision and the device. Vectors the user brings
+(``--embeddings``, ``--embedding-col``) come from a :data:`VECTOR_SOURCES` entry instead.
 """
 
 from tecurate.embedding._backends import PRECISIONS
@@ -14,8 +15,9 @@ from tecurate.embedding._embed import (
     default_batch_size,
     embed_texts,
 )
-from tecurate.embedding._factory import BACKENDS, Backend, make_embedder
+from tecurate.embedding._factory import BACKENDS, ENTRY_POINT_GROUP, Backend, load_plugins, make_embedder
 from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
+from tecurate.embedding._precomputed import VECTOR_SOURCES, Precomputed, VectorSource, vector_source
 from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
 from tecurate.embedding._store import ContentStore, default_cache_dir, package_version, text_key
 from tecurate.embedding._vector_file import VECTOR_SUFFIXES, VectorFile
@@ -25,25 +27,31 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_EMBEDDER",
+    "ENTRY_POINT_GROUP",
     "PRECISIONS",
     "TEXTS_PER_CALL",
+    "VECTOR_SOURCES",
     "Backend",
     "ContentStore",
     "Embedder",
     "EmbeddingInfo",
+    "Precomputed",
     "SentenceTransformerEmbedder",
     "TokenBudget",
     "Truncation",
     "VECTOR_SUFFIXES",
     "VectorFile",
+    "VectorSource",
     "default_batch_size",
     "default_cache_dir",
     "describe_truncation",
     "embed_texts",
+    "load_plugins",
     "make_embedder",
     "measure_truncation",
     "package_version",
     "resolve_model",
     "text_key",
     "token_budget_of",
+    "vector_source",
 ]

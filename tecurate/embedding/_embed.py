@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -80,6 +80,9 @@ class EmbeddingInfo:
     still succeeds, but the next run will embed them again."""
     truncation: Truncation | None = None
     """What the model's token limit cut; None when the embedder has no token budget."""
+    source: dict[str, Any] | None = None
+    """Where vectors the user brought came from (``--embeddings``: path, sha256; ``--embedding-col``:
+    the columns), their dtype and dimension; None when tecurate embedded the rows itself."""
 
 
 def precision_of(embedder: Embedder) -> str:

@@ -2,14 +2,18 @@
 
 A backend declares the precision it produces and the devices it runs on; the factory picks
 one from the user's ``--precision`` and ``--device``. The built-in backends are registered in
-:mod:`tecurate.embedding._backends`.
+:mod:`tecurate.embedding._backends`, then every installed plug-in: a package that names a
+backend in the entry-point group ``tecurate.embedders`` (:func:`load_plugins`) adds one without
+a fork of tecurate (a hosted API client, an in-house model), and its precision becomes a
+``--precision`` choice.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Protocol
+from importlib.metadata import entry_points
+from typing import Any, Protocol
 
 from tecurate.embedding._embed import Embedder
 from tecurate.embedding._store import ContentStore
@@ -45,6 +49,44 @@ backends of one precision for one device the one registered last is used, so a p
 test's fake) registered after the built-ins takes their place."""
 
 
+ENTRY_POINT_GROUP = "tecurate.embedders"
+"""Entry points of this group name a :class:`Backend`: an instance, or a class or function that
+makes one with no arguments."""
+
+PLUGIN_ERRORS: dict[str, str] = {}
+"""Plug-ins that failed to load, by entry-point name: why. A broken plug-in does not break the
+built-in backends; asking for a precision that only it would have provided says why it is missing."""
+
+
+def load_plugins(group: str = ENTRY_POINT_GROUP) -> tuple[str, ...]:
+    """Register the backend of every entry point in ``group`` not registered yet; their names.
+
+    An entry point's name is its registry name. What it loads must have ``precision``, ``devices``,
+    ``check`` and ``build``; anything else, or an import that fails, is kept in
+    :data:`PLUGIN_ERRORS` instead.
+    """
+    added = []
+    for point in entry_points(group=group):
+        if point.name in BACKENDS or point.name in PLUGIN_ERRORS:
+            continue
+        try:
+            backend = _as_backend(point.load())
+        except Exception as exc:  # noqa: BLE001 - any failure of third-party code: recorded, not fatal
+            PLUGIN_ERRORS[point.name] = f"{point.value}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            continue
+        BACKENDS.register(point.name, backend)
+        added.append(point.name)
+    return tuple(added)
+
+
+def _as_backend(loaded: Any) -> Backend:
+    backend = loaded() if isinstance(loaded, type) or (callable(loaded) and not hasattr(loaded, "build")) else loaded
+    missing = [name for name in ("precision", "devices", "check", "build") if not hasattr(backend, name)]
+    if missing:
+        raise TypeError(f"not an embedder backend (no {', '.join(missing)})")
+    return backend
+
+
 def precisions() -> tuple[str, ...]:
     """The precisions some backend produces, in registration order."""
     return tuple(dict.fromkeys(backend.precision for backend in BACKENDS.values()))
@@ -68,7 +110,8 @@ def choose_backend(precision: str, device: str, among: type = object) -> tuple[B
     fitting = [backend for backend in reversed(BACKENDS.values())
                if backend.precision == precision and isinstance(backend, among)]
     if not fitting:
-        raise TecurateError(f"unknown precision '{precision}'; use {' or '.join(precisions())}")
+        broken = "".join(f"; plug-in {name} did not load ({why})" for name, why in PLUGIN_ERRORS.items())
+        raise TecurateError(f"unknown precision '{precision}'; use {' or '.join(precisions())}{broken}")
     if {kind for backend in fitting for kind in backend.devices} == {"cpu"}:
         if device not in ("auto", "cpu"):
             raise TecurateError(f"--precision {precision} runs on the CPU; use --precision fp32 with "

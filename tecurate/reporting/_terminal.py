@@ -158,8 +158,11 @@ def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None)
     head.append(f"{report['input']['path']}", style="bold")
     head.append(f"  {report['input']['n_rows_used']} rows, target '{report['target']['name']}' "
                 f"({len(report['target']['classes'])} classes), shift: {shift['description']}\n")
-    head.append(f"embedding: {emb['model']} (dim {emb['dim']}, {emb['n_unique_texts']} unique texts, "
-                f"{emb['cache_hits']} cache hits)  models: {len(report['models'])} fits"
+    source = emb.get("source")
+    brought = None if not source else source.get("path") or ", ".join(source["columns"])
+    head.append((f"embedding: your vectors from {brought} (dim {emb['dim']}, {source['dtype']}, {emb['n_texts']} rows)"
+                 if brought else f"embedding: {emb['model']} (dim {emb['dim']}, {emb['n_unique_texts']} unique texts, "
+                 f"{emb['cache_hits']} cache hits)") + f"  models: {len(report['models'])} fits"
                 f"{_from_cache(report['models'])}\n")
     head.append("example text: ", style="dim")
     head.append(shorten(report["serialization"]["example"]))
