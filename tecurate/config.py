@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.analysis import GATES, SPURIOUS_SETTINGS
+from tecurate.curation import parse_curation
 from tecurate.embedding import PRECISIONS
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
@@ -64,6 +65,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("template", "sentence", "Row-to-text template: sentence, kv, json, or a custom text with "
             "{column} fields.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
+    Setting("curations", "none", "Curation of the text before embedding: none, or operations joined by +: "
+            "round[:k], bin[:k], describe, drop-ids, order, missing[:word|skip] (docs/curation.md); fitted on "
+            "ID-train, the raw route unchanged.", "embedding"),
+    Setting("describe_file", None, "TOML file of column descriptions for the describe curation: "
+            "name = \"phrase\" or name = { phrase = \"...\", unit = \"...\" }.", "embedding", optional=True,
+            flag="--describe", shown_default="humanized names"),
     Setting("embedder", None, "sentence-transformers model name or local folder.", "embedding",
             optional=True, commands=(AUDIT, EMBED), shown_default="packaged all-MiniLM-L6-v2"),
     Setting("device", "auto", "Embedding device.", "embedding", choices=("auto", "cpu", "cuda"),
@@ -142,6 +149,7 @@ def _post_init(self: Any) -> None:
     require(self.seed + self.repeats - 1 <= MAX_SEED,
             f"--repeats {self.repeats} runs seeds up to --seed + {self.repeats - 1}, which must be at most "
             f"{MAX_SEED}")
+    parse_curation(self.curations)  # a bad --curations fails now, not after the split
     require(self.precision == "fp32" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
 

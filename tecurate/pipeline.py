@@ -25,6 +25,7 @@ from tecurate import __version__
 from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
+from tecurate.curation import Curated, curate
 from tecurate.data import (
     Source,
     load_table,
@@ -170,10 +171,36 @@ def audit(
     clock = _Clock()
     with clock.stage("load"):
         loaded = load(data, config)
-    reports = [_audit_once(loaded, replace(config, seed=config.seed + k), model, notify,
-                           clock if k == 0 else _Clock())
-               for k in range(config.repeats)]
+    reports = audit_seeds(loaded, config, model, notify, clock)
     return reports[0] if config.repeats == 1 else assess_stability(reports, config)
+
+
+def audit_seeds(loaded: Loaded, config: AuditConfig, embedder: Embedder | _LazyEmbedder | None,
+                progress: Progress | None = None, clock: _Clock | None = None) -> list[AuditReport]:
+    """One report per seed (seed … seed+repeats−1) of an already loaded table: what
+    :func:`audit` combines, and what ``sweep`` scores seed by seed. ``config.template`` must be
+    the one ``loaded`` was loaded with (:func:`with_template`)."""
+    model = embedder if isinstance(embedder, _LazyEmbedder) else _LazyEmbedder(config, embedder)
+    notify: Progress = progress or (lambda stage, done, total: None)
+    return [_audit_once(loaded, replace(config, seed=config.seed + k), model, notify,
+                        clock if k == 0 and clock is not None else _Clock())
+            for k in range(config.repeats)]
+
+
+def with_template(loaded: Loaded, template: str) -> Loaded:
+    """The loaded table serialized with another template (checked now, before any embedding)."""
+    return replace(loaded, serializer=make_serializer(template, loaded.serializer.columns))
+
+
+def curate_rows(loaded: Loaded, rows: Rows, config: AuditConfig) -> Curated:
+    """The text route's serializer and frame for ``rows``: ``config.curations`` fitted on ID-train."""
+    return curate(rows.frame, loaded.serializer.columns, config.curations, template=loaded.serializer.template,
+                  train=rows.splits["id_train"], codes=rows.codes, describe_file=config.describe_file)
+
+
+def build_embedder(config: AuditConfig) -> Embedder:
+    """The embedder ``config`` names, with the audit's cache: what an audit builds on first use."""
+    return _LazyEmbedder(config, None).get()
 
 
 @_no_library_warnings
@@ -228,13 +255,14 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
     with clock.stage("split"):
         rows = choose_rows(loaded, config)
         configs = sample_configs(config.families, config.n_configs)
-    model = embedder.get()
     with clock.stage("serialize"):
-        texts = loaded.serializer.serialize(rows.frame)
+        curated = curate_rows(loaded, rows, config)
+        texts = curated.serializer.serialize(curated.frame)
+    model = embedder.get()
     with clock.stage("embed"):
         embedded = _Embedded(texts, *_embed(texts, model, config, store, notify))
         budget = token_budget_of(model)
-        truncation = None if budget is None else measure_truncation(texts, budget, loaded.serializer, rows.frame)
+        truncation = None if budget is None else measure_truncation(texts, budget, curated.serializer, curated.frame)
         embedded = replace(embedded, info=replace(embedded.info, truncation=truncation))
     with clock.stage("features"):
         features = {"raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
@@ -247,9 +275,10 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
         analysis = analyze(run.models, _class_shares(rows, len(loaded.target.classes)), config,
                            predictions=run.predictions, truncation=truncation)
     notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits),
+             *_curation_warnings(config, curated),
              *([describe_truncation(truncation)] if truncation is not None and truncation.n_truncated else []))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
-                   analysis, clock.total())
+                   analysis, clock.total(), curated)
 
 
 def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: ContentStore | None,
@@ -295,6 +324,14 @@ def _cache_warnings(store: ContentStore | None, info: EmbeddingInfo, fits: FitCa
             "next audit computes them again"]
 
 
+def _curation_warnings(config: AuditConfig, curated: Curated) -> list[str]:
+    """A ``--describe`` file that no step read: the user meant to describe columns."""
+    described = any(step["operation"] == "describe" for step in curated.record["steps"])
+    if config.describe_file is None or described:
+        return []
+    return [f"--describe {config.describe_file} is unused: --curations {config.curations} has no describe step"]
+
+
 def _class_shares(rows: Rows, n_classes: int, *, include_train: bool = False) -> dict[str, np.ndarray]:
     """True class shares of each labelled split (the test splits, or every split)."""
     chosen = rows.splits if include_train else rows.tests
@@ -303,7 +340,7 @@ def _class_shares(rows: Rows, n_classes: int, *, include_train: bool = False) ->
 
 
 def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded, run: GridRun,
-            analysis: Analysis, timings: dict[str, float]) -> AuditReport:
+            analysis: Analysis, timings: dict[str, float], curated: Curated) -> AuditReport:
     table, target = loaded.table, loaded.target
     shares = _class_shares(rows, len(target.classes), include_train=True)
     return AuditReport(
@@ -319,8 +356,8 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
                                  for name, share in shares.items()},
                 "n_rows": {name: int(part.size) for name, part in rows.splits.items()}},
         shift=rows.shift,
-        serialization={"template": config.template, "columns": list(loaded.serializer.columns),
-                       "example": embedded.texts[0] if embedded.texts else ""},
+        serialization={"template": config.template, "columns": list(curated.serializer.columns),
+                       "example": embedded.texts[0] if embedded.texts else "", "curation": curated.record},
         embedding=embedded.info,
         grid=design_record({family: FAMILIES[family].grid for family in config.families}, config.n_configs),
         models=run.models,

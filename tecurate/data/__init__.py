@@ -7,7 +7,7 @@ for input a user can fix, before any expensive stage runs.
 from tecurate.data._columns import ColumnKind, check_columns, column_kind
 from tecurate.data._keys import id_keys, row_keys
 from tecurate.data._load import FRAME_FORMATS, INPUT_FORMATS, LoadedTable, Source, load_table, read_table
-from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
+from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, column_texts, format_value, make_serializer
 from tecurate.data._split import (
     ID_TEST,
     OodSplit,
@@ -37,6 +37,7 @@ __all__ = [
     "check_column",
     "check_columns",
     "column_kind",
+    "column_texts",
     "feature_columns",
     "format_value",
     "id_keys",
