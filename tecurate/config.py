@@ -21,6 +21,7 @@ from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
 from tecurate.settings import AUDIT, AUDIT_COMMANDS, COMPARE, EMBED, SERIALIZE, Setting, parse_list, require
 from tecurate.simulate import SETTINGS as SIMULATE_SETTINGS
+from tecurate.sweeps import SETTINGS as SWEEP_SETTINGS
 from tecurate.status import FAIL_ON
 
 
@@ -112,7 +113,7 @@ def plugin_settings() -> tuple[Setting, ...]:
 
 
 def _table() -> tuple[Setting, ...]:
-    table = (*CORE_SETTINGS, *plugin_settings(), *SIMULATE_SETTINGS)
+    table = (*CORE_SETTINGS, *plugin_settings(), *SIMULATE_SETTINGS, *SWEEP_SETTINGS)
     names = [s.name for s in table]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

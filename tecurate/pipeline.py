@@ -114,7 +114,7 @@ def _embedding_cache(config: AuditConfig) -> ContentStore | None:
     return ContentStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
-def _resolve(config: AuditConfig | None, settings: dict[str, Any]) -> AuditConfig:
+def resolve_settings(config: AuditConfig | None, settings: dict[str, Any]) -> AuditConfig:
     """``config``, or the settings given by keyword (the settings table's names) over the defaults.
 
     ``None`` means "not given", as on the command line. Values are checked like a config file's
@@ -165,7 +165,7 @@ def audit(
     read once and every repeat reuses it, so stdin and pipes (``<(…)``), which can be read only
     once, repeat too.
     """
-    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
+    config = resolve_settings(config, {"target": target, "shift_col": shift_col, **settings})
     notify: Progress = progress or (lambda stage, done, total: None)
     model = _LazyEmbedder(config, embedder)
     clock = _Clock()
@@ -209,7 +209,7 @@ def serialize_table(data: Source, config: AuditConfig | None = None, limit: int 
     """The text of every row (or the first ``limit``), in table order, as the audit writes it:
     target, shift column, dropped columns and the --id-col left out. ``data`` and settings as
     for :func:`audit`."""
-    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
+    config = resolve_settings(config, {"target": target, "shift_col": shift_col, **settings})
     table = load_table(data, input_format=config.input_format, encoding=config.encoding)
     columns = audited_columns(table.frame, config)
     frame = table.frame if limit is None else table.frame.head(limit)
@@ -233,7 +233,7 @@ def embed_table(
     so the vectors equal the audit's for the same rows; rows whose target is missing are
     embedded too, since a matrix aligned with the table is the point.
     """
-    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
+    config = resolve_settings(config, {"target": target, "shift_col": shift_col, **settings})
     notify: Progress = progress or (lambda stage, done, total: None)
     texts = serialize_table(data, config)
     return _embed(texts, _LazyEmbedder(config, embedder).get(), config, _embedding_cache(config), notify)
