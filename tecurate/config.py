@@ -67,7 +67,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("template", "sentence", "Row-to-text template: sentence, kv, json, or a custom text with "
             "{column} fields.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("curations", "none", "Curation of the text before embedding: none, or operations joined by +: "
-            "round[:k], bin[:k], describe, drop-ids, order, missing[:word|skip] (docs/curation.md); fitted on "
+            "round[:k], bin[:k], describe, drop-ids, order, missing[:word|skip] (docs/sweep.md); fitted on "
             "ID-train, the raw route unchanged.", "embedding"),
     Setting("describe_file", None, "TOML file of column descriptions for the describe curation: "
             "name = \"phrase\" or name = { phrase = \"...\", unit = \"...\" }.", "embedding", optional=True,
