@@ -37,8 +37,8 @@ class Combination:
     terms: dict[str, float]
     """The score's terms (:mod:`tecurate.sweeps._score`), each the median over the seeds."""
     splits: dict[str, dict[str, float | None]]
-    """Per test split: raw and te collapse rates, te-only collapse rate, median accuracy gap
-    (medians over the seeds)."""
+    """Per test split: raw and te collapse rates, te-only collapse rate, median accuracy gap and
+    each route's median model accuracy (medians over the seeds)."""
     status: str
     """The combination's audit verdict (the median seed's, with ``--repeats``)."""
     gates: dict[str, str]

@@ -101,7 +101,8 @@ def _canonical(curations: Sequence[str]) -> list[str]:
 
 
 def _split_figures(seeds: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """Per split, the medians over the seeds of the collapse rates and the accuracy gap."""
+    """Per split, the medians over the seeds of the collapse rates, the accuracy gap and each route's
+    median model accuracy (``raw_median_accuracy``, ``te_median_accuracy``, one per route fitted)."""
     figures: dict[str, dict[str, float | None]] = {}
     for split in seeds[0]["summary"]["paired"]:
         def median(read: Callable[[dict[str, Any]], float | None]) -> float | None:
@@ -113,6 +114,9 @@ def _split_figures(seeds: list[dict[str, Any]]) -> dict[str, dict[str, float | N
             "te_collapse_rate": median(lambda r: r["summary"]["representations"]["te"][split]["collapse_rate"]),
             "te_only_collapse_rate": median(lambda r: r["summary"]["paired"][split]["te_only_collapse_rate"]),
             "median_accuracy_gap": median(lambda r: r["summary"]["paired"][split]["median_accuracy_gap"]),
+            **{f"{rep}_median_accuracy": median(lambda r, rep=rep: r["summary"]["representations"][rep][split]
+                                                ["accuracy_quantiles"]["median"])
+               for rep in seeds[0]["summary"]["representations"] if split in seeds[0]["summary"]["representations"][rep]},
         }
     return figures
 
