@@ -53,6 +53,8 @@ def _post_init(self: Any) -> None:
         require(bool(values), f"--{name[6:]} must name at least one")
         require(len(set(values)) == len(values), f"--{name[6:]} lists one twice")
     require(bool(self.sweep_curations), "--curations must name at least one")
+    require({"raw", "te"} <= set(self.sweep_representations),
+            "--representations must include raw and te: the score compares the embeddings with the raw features")
 
 
 def _to_dict(self: Any) -> dict[str, Any]:
