@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from tecurate.analysis import GATES, SPURIOUS_SETTINGS
+from tecurate.analysis import BASELINE, GATES, SPURIOUS_SETTINGS
 from tecurate.curation import parse_curation
 from tecurate.embedding import PRECISIONS
 from tecurate.errors import TecurateError
@@ -90,7 +90,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("families", default_families(), "Comma-separated model families.", "grid",
             kind="list", choices=_family_names, item="model family"),
     Setting("n_configs", 12, "Configurations of the fixed design per family (every one of a smaller grid: the "
-            "report says how many); each is fitted on raw and on te.", "grid",
+            "report says how many); each is fitted on every route of --representations.", "grid",
             kind="int", low=1),
     Setting("n_jobs", -1, "Parallel model fits (threads, one BLAS/OpenMP thread each); -1: all cores.",
             "grid", kind="int"),
@@ -153,6 +153,10 @@ def _post_init(self: Any) -> None:
     parse_curation(self.curations)  # a bad --curations fails now, not after the split
     require(self.precision == "fp32" or self.device != "cuda",
            "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
+    require(BASELINE in self.representations, f"--representations must include {BASELINE}: the gates judge "
+            "every other route against it")
+    require(len(self.representations) > 1, f"--representations needs a route besides {BASELINE} to audit "
+            "(te, raw+te)")
 
 
 def _to_dict(self: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import numpy as np
 
 from tecurate import __version__
 from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load
-from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, class_shares
+from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
 from tecurate.curation import Curated, curate
 from tecurate.data import (
@@ -265,8 +265,9 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, no
         truncation = None if budget is None else measure_truncation(texts, budget, curated.serializer, curated.frame)
         embedded = replace(embedded, info=replace(embedded.info, truncation=truncation))
     with clock.stage("features"):
-        features = {"raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
-                    "te": embedded.vectors}
+        features = build_features(config.representations, {
+            "raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
+            "te": embedded.vectors})
     with clock.stage("fit"):
         fits = FitCache(store, features, rows.codes, rows.splits["id_train"], rows.tests, config.seed) \
             if store is not None else None
@@ -290,7 +291,7 @@ def _embed(texts: list[str], model: Embedder, config: AuditConfig, store: Conten
 
 def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: Rows, n_classes: int,
          config: AuditConfig, fits: FitCache | None, notify: Progress) -> GridRun:
-    """The matched grid: every sampled configuration on both representations."""
+    """The matched grid: every sampled configuration on every chosen representation."""
     return run_grid(configs, features, rows.codes, rows.splits["id_train"], rows.tests, n_classes=n_classes,
                     collapse_threshold=config.collapse_threshold, seed=config.seed,
                     unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,

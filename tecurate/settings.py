@@ -13,7 +13,7 @@ from typing import Any
 
 from tecurate.errors import TecurateError
 
-AUDIT, SERIALIZE, EMBED, COMPARE = "audit", "serialize", "embed", "compare"
+AUDIT, SERIALIZE, EMBED, COMPARE, SIMULATE = "audit", "serialize", "embed", "compare", "simulate"
 """The commands that take settings."""
 
 KINDS = {"str": str, "int": int, "float": float, "bool": bool, "list": tuple}

@@ -40,6 +40,8 @@ def test_the_public_api_is_exactly_all():
         "n_predicted_classes", "pairwise_agreement", "prediction_entropy", "prediction_shift_tv", "probit",
         "split_metrics", "summarize",
         "Analysis", "analyze", "REGRESSION_CONFIDENCE", "z_score",
+        "BASELINE", "DEFAULT_REPRESENTATIONS", "REPRESENTATIONS_SETTING", "ROUTES", "Route", "build_features",
+        "route_gate_name",
     }
     assert set(analysis.__all__) == expected
     assert all(hasattr(analysis, name) for name in analysis.__all__)

@@ -144,7 +144,8 @@ def test_bad_input_fails_before_any_embedding(tmp_path):
                               (dict(templates="sentence,{nope}"), "not a feature column"),
                               (dict(curations="describe", describe_file=str(tmp_path / "none.toml")), "does not exist"),
                               (dict(templates=""), "at least one"),
-                              (dict(representations="raw,magic"), "unknown representation")]:
+                              (dict(representations="raw,magic"), "unknown representation"),
+                              (dict(representations="raw,raw+te"), "must include te")]:
         with pytest.raises(TecurateError, match=message):
             sweep(make_frame(300), **SMALL, embedder=CountingEmbedder(), use_cache=False, **settings)
     assert CountingEmbedder.calls == 0
@@ -220,3 +221,13 @@ def test_a_small_real_model_sweep(tmp_path):
     assert np.isfinite([c["score"]["median"] for c in report["combinations"]]).all()
     assert {c["embedder"] for c in report["combinations"]} == {"default"}
     assert report["combinations"][0]["example"]
+
+
+def test_representations_pass_through_and_raw_plus_te_is_reported_per_split():
+    data = sweep(make_frame(300), **SMALL, curations="none", templates="sentence", representations="raw,te,raw+te",
+                 embedder=NumbersEmbedder(), use_cache=False).to_dict()
+    jsonschema.validate(data, schema())
+    assert data["config"]["representations"] == ["raw", "te", "raw+te"]
+    split = data["combinations"][0]["splits"]["id_test"]
+    assert {"raw_median_accuracy", "te_median_accuracy", "raw+te_median_accuracy", "raw+te_median_accuracy_gap"} <= set(split)
+    assert split["raw+te_median_accuracy_gap"] == pytest.approx(split["raw_median_accuracy"] - split["raw+te_median_accuracy"], abs=0.2)

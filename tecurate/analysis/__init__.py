@@ -26,16 +26,33 @@ from tecurate.analysis._metrics import (
     prediction_shift_tv,
     split_metrics,
 )
-from tecurate.analysis._records import REPRESENTATIONS, GridRun, ModelResult, PredictionMetrics, is_labelled
+from tecurate.analysis._records import (
+    BASELINE,
+    DEFAULT_REPRESENTATIONS,
+    REPRESENTATIONS,
+    REPRESENTATIONS_SETTING,
+    ROUTES,
+    GridRun,
+    ModelResult,
+    PredictionMetrics,
+    Route,
+    build_features,
+    is_labelled,
+    route_gate_name,
+)
 from tecurate.analysis._stability import STABILITY_GATE, assess_stability, median_seed
 from tecurate.analysis._summary import PairedSummary, SplitSummary, Summary, summarize
 
 __all__ = [
+    "BASELINE",
+    "DEFAULT_REPRESENTATIONS",
     "GATES",
     "REGRESSION_CONFIDENCE",
     "SPLIT",
     "REASONS",
     "REPRESENTATIONS",
+    "REPRESENTATIONS_SETTING",
+    "ROUTES",
     "SPURIOUS_SETTINGS",
     "STABILITY_GATE",
     "Analysis",
@@ -50,6 +67,7 @@ __all__ = [
     "PairedSummary",
     "PredictionMetrics",
     "Rise",
+    "Route",
     "SplitMetrics",
     "SplitSummary",
     "SpuriousThresholds",
@@ -63,6 +81,7 @@ __all__ = [
     "assess_stability",
     "balanced_accuracy",
     "base_rate",
+    "build_features",
     "class_shares",
     "decide",
     "fit_agreement",
@@ -79,6 +98,7 @@ __all__ = [
     "prediction_entropy",
     "prediction_shift_tv",
     "probit",
+    "route_gate_name",
     "split_metrics",
     "summarize",
     "z_score",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tecurate.analysis._aotl import AotlFit
 from tecurate.analysis._records import ModelResult
-from tecurate.analysis._summary import Summary
+from tecurate.analysis._summary import PairedSummary, Summary
 from tecurate.settings import COMPARE, Setting
 
 if TYPE_CHECKING:
@@ -47,6 +47,13 @@ class GateContext:
     config: AuditConfig
     truncation: Truncation | None = None
     """What the model's token limit cut; None when the embedder does not say (or a saved report)."""
+    route: str = "te"
+    """The route a per-route gate judges against raw (te, or raw+te); see :attr:`Gate.per_route`."""
+
+    @property
+    def paired(self) -> Mapping[str, PairedSummary]:
+        """``[split]``: :attr:`route` paired with raw over the same configurations."""
+        return self.summary.paired_with(self.route)
 
 
 Bounds = Callable[[Mapping[str, Any], float], "tuple[float, float] | None"]
@@ -110,6 +117,11 @@ class Gate(Protocol):
     """The knobs this gate owns; they join the settings table."""
     watches: tuple[Watch, ...]
     """The report figures ``compare`` holds against the old report on this gate's behalf."""
+    per_route: bool
+    """Judged once per non-raw route (``ctx.route``): te's result keeps the gate's name, another
+    route's is named ``gate[route]`` (:func:`tecurate.analysis.route_gate_name`), and ``compare``
+    checks the route's figures (under ``summary.paired_routes``) the same way. A gate without the
+    attribute is judged once, as before routes could vary."""
 
     def evaluate(self, ctx: GateContext) -> GateResult: ...
 

@@ -11,13 +11,13 @@ still shows the flag of the line as fitted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from tecurate.analysis._aotl import SpuriousThresholds, assess_line
 from tecurate.analysis._gate import Flag, GateContext, GateResult, gate_threshold
-from tecurate.analysis._records import ModelResult
+from tecurate.analysis._records import BASELINE, ModelResult
 from tecurate.data import ID_TEST
 from tecurate.settings import Setting
 
@@ -31,11 +31,12 @@ _INNER_BOOTSTRAP = 50
 ``n_bootstrap``): the resampled grids already spread the flag, and 50 keep the gate cheap."""
 
 
-def _points(models: Sequence[ModelResult], split: str) -> dict[str, dict[tuple[str, str], tuple[float, float, bool]]]:
+def _points(models: Sequence[ModelResult], split: str,
+            routes: Collection[str]) -> dict[str, dict[tuple[str, str], tuple[float, float, bool]]]:
     """(ID accuracy, OOD accuracy, collapsed) of each configuration per route, as ``fit_aotl`` takes them."""
     points: dict[str, dict[tuple[str, str], tuple[float, float, bool]]] = {}
     for m in models:
-        if ID_TEST in m.splits and split in m.splits:
+        if m.representation in routes and ID_TEST in m.splits and split in m.splits:
             i, o = m.splits[ID_TEST], m.splits[split]
             points.setdefault(m.representation, {})[(m.family, m.config_id)] = (
                 i.accuracy, o.accuracy, i.collapsed or o.collapsed)  # type: ignore[union-attr]
@@ -43,11 +44,13 @@ def _points(models: Sequence[ModelResult], split: str) -> dict[str, dict[tuple[s
 
 
 def spurious_support(ctx: GateContext, split: str, resamples: int) -> dict[str, float]:
-    """Share of resampled grids in which each route's line on ``split`` is spurious."""
-    points = _points(ctx.models, split)
+    """Share of resampled grids in which each route's line on ``split`` is spurious (``ctx.route``'s
+    and raw's: the configurations are drawn from those they share)."""
+    routes = (ctx.route, BASELINE)
+    points = _points(ctx.models, split, routes)
     keys = sorted(set.intersection(*(set(p) for p in points.values()))) if points else []
     if not keys or not resamples:
-        return {rep: float(fits[split].spurious) for rep, fits in ctx.aotl.items() if split in fits}
+        return {rep: float(fits[split].spurious) for rep, fits in ctx.aotl.items() if split in fits and rep in routes}
     rng = np.random.default_rng([ctx.config.seed, len(keys), resamples])
     draws = rng.integers(0, len(keys), size=(resamples, len(keys)))
     thresholds = SpuriousThresholds.from_config(ctx.config)
@@ -68,21 +71,22 @@ class SpuriousAotl:
                    "warning when the raw route's is too (then the grid, not the embeddings, produced the "
                    "collapse).")
     settings = (SPURIOUS_SUPPORT, SPURIOUS_RESAMPLES)
+    per_route = True
     watches = (Flag("spurious_aotl", "accuracy-on-the-line", ("aotl",), "spurious", "reasons",
                     gate="spurious_aotl"),)
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         need = ctx.config.spurious_support
-        splits = dict.fromkeys(split for fits in ctx.aotl.values() for split in fits)
+        routes = (ctx.route, BASELINE)
+        splits = dict.fromkeys(split for rep, fits in ctx.aotl.items() if rep in routes for split in fits)
         support = {split: spurious_support(ctx, split, ctx.config.spurious_resamples) for split in splits}
-        flagged = {rep: {split for split in splits if support[split].get(rep, 0.0) > need}
-                   for rep in ("te", "raw")}
-        te_only = sorted(flagged["te"] - flagged["raw"])
-        shown = ", ".join(f"{rep} {split} ({support[split][rep]:.0%})" for rep in ("te", "raw")
+        flagged = {rep: {split for split in splits if support[split].get(rep, 0.0) > need} for rep in routes}
+        te_only = sorted(flagged[ctx.route] - flagged[BASELINE])
+        shown = ", ".join(f"{rep} {split} ({support[split][rep]:.0%})" for rep in routes
                           for split in sorted(flagged[rep]))
         if te_only:
             status = "fail"
-            message = (f"spurious te accuracy-on-the-line on {', '.join(te_only)} "
+            message = (f"spurious {ctx.route} accuracy-on-the-line on {', '.join(te_only)} "
                        f"(share of resampled grids: {shown}; needs more than {need:.0%})")
         elif shown:
             status, message = "warn", f"spurious accuracy-on-the-line on {shown} of resampled grids"

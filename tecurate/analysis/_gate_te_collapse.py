@@ -26,6 +26,7 @@ class TeCollapseRate:
                    "the same configurations, on the worst split; fails when its lower confidence bound "
                    "exceeds the limit.")
     settings = (MAX_COLLAPSE_RATE, MAX_COLLAPSE_REGRESSION, GATE_CONFIDENCE)
+    per_route = True
     watches = (Rise("te_collapse_rate", "excess collapse rate te - raw",
                     ("summary", "paired", SPLIT, "excess_collapse_rate"),
                     "collapse_rate", MAX_COLLAPSE_REGRESSION, bounds=excess_bounds,
@@ -34,16 +35,16 @@ class TeCollapseRate:
     def evaluate(self, ctx: GateContext) -> GateResult:
         z = z_score(ctx.config.gate_confidence)
         bounds = {split: paired_excess(p.n_te_only, p.n_raw_only, p.n_pairs, z)
-                  for split, p in ctx.summary.paired.items()}
+                  for split, p in ctx.paired.items()}
         limit = ctx.config.max_collapse_rate
         if not bounds:
             return GateResult(self.name, "pass", "no matched pairs to compare", 0.0, limit)
         split = max(bounds, key=lambda s: (bounds[s][1], bounds[s][0]))
         excess, low, _ = bounds[split]
-        te = ctx.summary.representations["te"][split].collapse_rate
+        te = ctx.summary.representations[ctx.route][split].collapse_rate
         raw = ctx.summary.representations["raw"][split].collapse_rate
         status = "fail" if low > limit + 1e-12 else "pass"
         return GateResult(self.name, status,
-                          f"te models collapse {100 * excess:+.0f} points more often than raw ones on {split} "
+                          f"{ctx.route} models collapse {100 * excess:+.0f} points more often than raw ones on {split} "
                           f"({te:.0%} vs {raw:.0%}; lower bound {100 * low:+.0f}, limit {100 * limit:.0f} points)",
                           low, limit)

@@ -22,13 +22,14 @@ class TeOnlyCollapse:
                    "with the same configuration did not; any is a warning, a lower confidence bound "
                    "above the limit a failure.")
     settings = (MAX_TE_ONLY_COLLAPSE_RATE, MAX_TE_ONLY_REGRESSION)
+    per_route = True
     watches = (Rise("te_only_collapse_rate", "te-only collapse rate",
                     ("summary", "paired", SPLIT, "te_only_collapse_rate"),
                     "te_only_collapse_rate", MAX_TE_ONLY_REGRESSION, bounds=te_only_bounds,
                     spread=("te_only_collapse_rate", None)),)
 
     def evaluate(self, ctx: GateContext) -> GateResult:
-        paired = ctx.summary.paired
+        paired = ctx.paired
         limit = ctx.config.max_te_only_collapse_rate
         if not paired:
             return GateResult(self.name, "pass", "no matched pairs to compare", 0.0, limit)
@@ -38,5 +39,5 @@ class TeOnlyCollapse:
         rate = paired[split].te_only_collapse_rate
         status = "fail" if low[split] > limit + 1e-12 else "warn" if rate > 0 else "pass"
         return GateResult(self.name, status,
-                          f"te-only collapse in {rate:.0%} of matched pairs on {split} "
+                          f"{ctx.route}-only collapse in {rate:.0%} of matched pairs on {split} "
                           f"(lower bound {low[split]:.0%}, limit {limit:.0%})", low[split], limit)

@@ -26,6 +26,7 @@ class TruncationGate:
                    "the cut are never embedded. Any is a warning; a failure only above a set share.")
     settings = (MAX_TRUNCATED_SHARE, FAIL_TRUNCATED_SHARE)
     watches = ()
+    per_route = False
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         limit = ctx.config.max_truncated_share

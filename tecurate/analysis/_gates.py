@@ -8,7 +8,7 @@ and which exit code it gives are :mod:`tecurate.status`'s to say.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from tecurate.analysis._aotl import AotlFit
@@ -18,7 +18,7 @@ from tecurate.analysis._gate_spurious import SpuriousAotl
 from tecurate.analysis._gate_te_collapse import TeCollapseRate
 from tecurate.analysis._gate_te_only import TeOnlyCollapse
 from tecurate.analysis._gate_truncation import TruncationGate
-from tecurate.analysis._records import ModelResult
+from tecurate.analysis._records import BASELINE, ModelResult, route_gate_name
 from tecurate.analysis._summary import Summary
 from tecurate.registry import Registry
 from tecurate.status import exit_code, severity, worst
@@ -48,9 +48,19 @@ class Verdict:
 
 def decide(summary: Summary, aotl: Mapping[str, Mapping[str, AotlFit]], config: AuditConfig,
            models: Sequence[ModelResult], truncation: Truncation | None = None) -> Verdict:
-    """Run every registered gate; warn exits 0 unless ``fail_on == "warn"``."""
+    """Run every registered gate (a per-route one once per non-raw route); warn exits 0 unless
+    ``fail_on == "warn"``."""
     ctx = GateContext(models, summary, aotl, config, truncation)
-    return combine(tuple(gate.evaluate(ctx) for gate in GATES.values()), config)
+    routes = [rep for rep in summary.representations if rep != BASELINE] or ["te"]
+    results = []
+    for gate in GATES.values():
+        if not getattr(gate, "per_route", False):
+            results.append(gate.evaluate(ctx))
+            continue
+        for route in routes:
+            result = gate.evaluate(replace(ctx, route=route))
+            results.append(replace(result, gate=route_gate_name(result.gate, route)))
+    return combine(tuple(results), config)
 
 
 def combine(results: tuple[GateResult, ...], config: AuditConfig) -> Verdict:

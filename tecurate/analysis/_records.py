@@ -2,16 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tecurate.registry import Registry
+from tecurate.settings import AUDIT, SIMULATE, Setting
+
 if TYPE_CHECKING:
     from tecurate.analysis._metrics import SplitMetrics
 
-REPRESENTATIONS = ("raw", "te")
-"""The two routes every configuration is fitted on: raw features and text embeddings."""
+BASELINE = "raw"
+"""The route every other one is compared with (same configurations): the gates are relative to it."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """A representation the matched grid fits: which feature blocks it puts side by side.
+
+    The blocks are the pipeline's two stage outputs: ``raw`` (the encoded feature columns,
+    :func:`tecurate.grid.encode_raw`) and ``te`` (the row texts' embeddings). A route of two
+    blocks is their column-wise concatenation, each block exactly as its own route sees it (no
+    block is rescaled), so it differs from either route alone only by the other's columns.
+    """
+
+    name: str
+    blocks: tuple[str, ...]
+    description: str
+
+
+ROUTES: Registry[Route] = Registry("representation")
+"""Every route, in report order (summaries, lines and gates list them so)."""
+for _route in (Route("raw", ("raw",), "raw features: standardized numerics, one-hot categoricals"),
+               Route("te", ("te",), "text embeddings of the serialized rows"),
+               Route("raw+te", ("raw", "te"), "raw features and text embeddings side by side")):
+    ROUTES.register(_route.name, _route)
+
+REPRESENTATIONS = ROUTES.names()
+"""Every route's name: "raw", "te", "raw+te"."""
+DEFAULT_REPRESENTATIONS = ("raw", "te")
+"""The routes an audit fits unless ``--representations`` says otherwise."""
+
+REPRESENTATIONS_SETTING = Setting(
+    "representations", DEFAULT_REPRESENTATIONS, "Comma-separated routes fitted with the same configurations: "
+    "raw (features), te (text embeddings), raw+te (both side by side; audit only). An audit needs raw: its "
+    "gates judge every other route against it.", "grid", kind="list", choices=REPRESENTATIONS,
+    item="representation", commands=(AUDIT, SIMULATE))
+
+
+def build_features(names: Sequence[str], blocks: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The feature matrix of each named route, in :data:`ROUTES` order, from the stage's blocks."""
+    chosen = [route for name, route in ROUTES.items() if name in names]
+    return {route.name: blocks[route.blocks[0]] if len(route.blocks) == 1
+            else np.hstack([np.asarray(blocks[b], dtype=np.float32) for b in route.blocks])
+            for route in chosen}
+
+
+def route_gate_name(gate: str, route: str) -> str:
+    """A per-route gate's result name: the gate's own for te (as before routes could vary),
+    ``gate[route]`` for any other route."""
+    return gate if route == "te" else f"{gate}[{route}]"
+
 
 @dataclass(frozen=True)
 class ModelResult:

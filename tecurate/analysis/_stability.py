@@ -78,6 +78,11 @@ def headline_figures(report: AuditReport) -> dict[FigureKey, float | None]:
         figures[("te_only_collapse_rate", None, split)] = p.te_only_collapse_rate
         figures[("excess_collapse_rate", None, split)] = p.excess_collapse_rate
         figures[("median_accuracy_gap", None, split)] = p.median_accuracy_gap
+    for route, per_split in report.summary.paired_routes.items():
+        for split, p in per_split.items():
+            figures[("te_only_collapse_rate", route, split)] = p.te_only_collapse_rate
+            figures[("excess_collapse_rate", route, split)] = p.excess_collapse_rate
+            figures[("median_accuracy_gap", route, split)] = p.median_accuracy_gap
     for rep, fits in report.aotl.items():
         for split, fit in fits.items():
             figures[("aotl_r2_all", rep, split)] = fit.all.r2

@@ -2,19 +2,20 @@
 
 Two views. Per representation and split: how often models collapse, how concentrated their
 predictions are, and how their accuracy is spread. Paired: the same configuration fitted on raw
-features and on text embeddings, so a difference is attributable to the representation alone
-("te-only collapse" is the headline symptom of uncurated embeddings).
+features and on text embeddings (and on any other route, raw+te, against raw the same way), so a
+difference is attributable to the representation alone ("te-only collapse" is the headline
+symptom of uncurated embeddings).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from tecurate.analysis._metrics import SplitMetrics
-from tecurate.analysis._records import REPRESENTATIONS, ModelResult, PredictionMetrics, is_labelled
+from tecurate.analysis._records import BASELINE, REPRESENTATIONS, ModelResult, PredictionMetrics, is_labelled
 from tecurate.data import ID_TEST
 
 __all__ = ["PairedSummary", "SplitSummary", "Summary", "summarize"]
@@ -63,6 +64,14 @@ class Summary:
 
     representations: dict[str, dict[str, SplitSummary]]
     paired: dict[str, PairedSummary]
+    """te against raw, configuration by configuration."""
+    paired_routes: dict[str, dict[str, PairedSummary]] = field(default_factory=dict)
+    """``[route][split]``: every other non-raw route (raw+te) against raw, the same way; in its
+    :class:`PairedSummary` "te" stands for that route. The report leaves it out when empty."""
+
+    def paired_with(self, route: str) -> dict[str, PairedSummary]:
+        """``[split]``: ``route`` (te, raw+te) paired with raw; empty when it was not audited."""
+        return self.paired if route == "te" else self.paired_routes.get(route, {})
 
 
 def _split_order(models: Iterable[ModelResult]) -> list[str]:
@@ -143,14 +152,22 @@ def summarize(models: Sequence[ModelResult]) -> Summary:
         }
         representations[rep] = {s: _summarize_split(ms) for s, ms in per_split.items() if ms}
 
-    raw, te = by_key["raw"], by_key["te"]
+    paired = {rep: _pair_with_baseline(by_key[BASELINE], rep_models, splits)
+              for rep, rep_models in by_key.items() if rep != BASELINE and rep_models}
+    return Summary(representations=representations, paired=paired.pop("te", {}),
+                   paired_routes={rep: pairs for rep, pairs in paired.items() if pairs})
+
+
+def _pair_with_baseline(raw: dict[tuple[str, str], ModelResult], other: dict[tuple[str, str], ModelResult],
+                        splits: Sequence[str]) -> dict[str, PairedSummary]:
+    """``[split]``: each configuration on raw against itself on ``other``."""
     paired: dict[str, PairedSummary] = {}
     for split in splits:
         pairs = [
-            (raw_model.splits[split], te[key].splits[split])
+            (raw_model.splits[split], other[key].splits[split])
             for key, raw_model in raw.items()
-            if key in te and split in raw_model.splits and split in te[key].splits
+            if key in other and split in raw_model.splits and split in other[key].splits
         ]
         if pairs:
             paired[split] = _summarize_pairs(pairs)
-    return Summary(representations=representations, paired=paired)
+    return paired

@@ -164,7 +164,7 @@ def run_grid(
     cache: FitCache | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GridRun:
-    """Fit every configuration on every representation in ``features`` ("raw", "te").
+    """Fit every configuration on every representation in ``features`` (named as in ``ROUTES``).
 
     Fits found in ``cache`` are not refitted (their results say ``cached``); new ones are
     stored. Results come back in a fixed order (configuration, then representation) whatever

@@ -10,13 +10,15 @@ pull request and fails the pull request on a regression. Pure: no I/O, no printi
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from math import sqrt
 from typing import Any
 
-from tecurate.analysis import GATES, REGRESSION_CONFIDENCE, SPLIT, Flag, Rise, z_score
+from tecurate.analysis import BASELINE, GATES, REGRESSION_CONFIDENCE, SPLIT, Flag, Rise, route_gate_name, z_score
 from tecurate.errors import TecurateError
+from tecurate.reporting._report import split_names
 from tecurate.status import exit_code, severity, worst
 
 __all__ = ["Check", "Comparison", "compare_reports", "regression_limits"]
@@ -75,6 +77,26 @@ def _flags() -> list[Flag]:
     return [w for gate in GATES.values() for w in gate.watches if isinstance(w, Flag)]
 
 
+def _extra_routes(report: Mapping[str, Any]) -> list[str]:
+    """The routes besides raw and te a report paired with raw (``summary.paired_routes``)."""
+    return list(report["summary"].get("paired_routes", {}))
+
+
+def _route_rises(route: str) -> list[Rise]:
+    """The per-route gates' rises, rerouted to ``route``'s figures (``summary.paired_routes``)."""
+    rises = []
+    for gate in GATES.values():
+        if not getattr(gate, "per_route", False):
+            continue
+        for rise in (w for w in gate.watches if isinstance(w, Rise) and "paired" in w.path):
+            steps = rise.path.index("paired")
+            rises.append(dataclasses.replace(
+                rise, check=route_gate_name(rise.check, route), what=re.sub(r"\bte\b", route, rise.what),
+                path=(*rise.path[:steps], "paired_routes", route, *rise.path[steps + 1:]),
+                spread=None if rise.spread is None else (rise.spread[0], route)))
+    return rises
+
+
 def regression_limits(knobs: Mapping[str, float | None]) -> dict[str, float]:
     """The allowed rise of every watched figure: its own knob when given, else ``max_regression``.
 
@@ -108,14 +130,18 @@ def compare_reports(old: Mapping[str, Any], new: Mapping[str, Any],
     """
     _check_comparable(old, new)
     limits = regression_limits(knobs or {})
-    old_splits = list(old["summary"]["representations"].get("te", {}))
-    new_splits = list(new["summary"]["representations"].get("te", {}))
+    old_splits, new_splits = split_names(old), split_names(new)
     common = [split for split in new_splits if split in old_splits]
     notes = [f"split {split} is only in the old report" for split in old_splits if split not in new_splits]
     notes += [f"split {split} is only in the new report" for split in new_splits if split not in old_splits]
 
+    routes = [route for route in _extra_routes(new) if route in _extra_routes(old)]
+    notes += [f"route {route} is only in the {label} report" for label, report, other in
+              (("old", old, new), ("new", new, old)) for route in _extra_routes(report)
+              if route not in _extra_routes(other)]
+    rises = [*_rises(), *(rise for route in routes for rise in _route_rises(route))]
     checks = [_rise_check(rise, split, old, new, limits[rise.limit])
-              for split in common for rise in _rises() if _present(rise, split, old, new)]
+              for split in common for rise in rises if _present(rise, split, old, new)]
     for flag in _flags():
         flagged, unmatched = _flag_checks(flag, old, new)
         checks += flagged
@@ -235,9 +261,10 @@ def _flag_checks(flag: Flag, old: Mapping[str, Any], new: Mapping[str, Any]) -> 
             if entry[flag.reasons]:
                 message += f" ({', '.join(entry[flag.reasons])})"
             newly = entry[name] and not before[name]
-            if newly and flag.gate is not None and not _gate_worsened(flag.gate, old, new):
+            gate = None if flag.gate is None else flag.gate if group == BASELINE else route_gate_name(flag.gate, group)
+            if newly and gate is not None and not _gate_worsened(gate, old, new):
                 newly = False
-                message += f"; the {flag.gate} gate did not get worse"
+                message += f"; the {gate} gate did not get worse"
             checks.append(Check(flag.check, scope, before[name], entry[name], None, None,
                                 "fail" if newly else "pass", message))
     return checks, notes

@@ -70,6 +70,8 @@ class AuditReport:
         """Plain JSON data: nested dataclasses flattened, class codes replaced by labels."""
         classes = self.target["classes"]
         data = plain_data(self)
+        if isinstance(data["summary"], dict) and not data["summary"].get("paired_routes", True):
+            del data["summary"]["paired_routes"]  # only raw+te (or another extra route) has any
         for model in data["models"]:
             for metrics in model["splits"].values():
                 metrics["predicted_distribution"] = dict(zip(classes, metrics["predicted_distribution"]))
@@ -109,7 +111,7 @@ class AuditReport:
     def models_frame(self) -> pd.DataFrame:
         """One row per (model, representation, split): the grid's metrics as a pandas DataFrame.
 
-        Columns: ``family``, ``config_id``, ``representation`` (raw or te), ``split``, every
+        Columns: ``family``, ``config_id``, ``representation`` (raw, te or raw+te), ``split``, every
         metric of the split (an unlabelled split has no accuracy: NaN), ``fit_seconds``,
         ``cached`` and ``params`` (a dict). The predicted class distribution stays in the JSON.
         """

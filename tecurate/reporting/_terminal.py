@@ -59,17 +59,19 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def collapse_table(report: Mapping[str, Any]) -> Table:
-    """Collapse rates and median accuracy per split, raw vs te."""
+def collapse_table(report: Mapping[str, Any], route: str = "te") -> Table:
+    """Collapse rates and median accuracy per split, raw vs ``route`` (te, or an extra route)."""
     report = sanitize_data(report)
     summary = report["summary"]
     reps = summary["representations"]
-    table = Table(title="Collapse and accuracy per split", title_justify="left", expand=False)
-    for header in ("split", "raw collapse", "te collapse", "te-only", "raw acc", "te acc", "gap"):
+    pairs = summary["paired"] if route == "te" else summary.get("paired_routes", {}).get(route, {})
+    title = "Collapse and accuracy per split" + ("" if route == "te" else f", {route} against raw")
+    table = Table(title=title, title_justify="left", expand=False)
+    for header in ("split", "raw collapse", f"{route} collapse", f"{route}-only", "raw acc", f"{route} acc", "gap"):
         table.add_column(header, justify="left" if header == "split" else "right")
     for split in split_names(report):
-        raw, te = reps.get("raw", {}).get(split), reps.get("te", {}).get(split)
-        paired = summary["paired"].get(split)
+        raw, te = reps.get("raw", {}).get(split), reps.get(route, {}).get(split)
+        paired = pairs.get(split)
         te_only = paired["te_only_collapse_rate"] if paired else None
         table.add_row(
             Text(split),
@@ -84,6 +86,11 @@ def collapse_table(report: Mapping[str, Any]) -> Table:
     return table
 
 
+def route_tables(report: Mapping[str, Any]) -> list[Table]:
+    """:func:`collapse_table` of each route besides raw and te (raw+te), when the audit fitted one."""
+    return [collapse_table(report, route) for route in report["summary"].get("paired_routes", {})]
+
+
 def aotl_table(report: Mapping[str, Any]) -> Table:
     """Accuracy-on-the-line fits: all models vs healthy models, with the spurious flag."""
     report = sanitize_data(report)
@@ -94,7 +101,7 @@ def aotl_table(report: Mapping[str, Any]) -> Table:
         for split, fit in fits.items():
             flag = Text("yes: " + ", ".join(fit["reasons"]), style="bold red") if fit["spurious"] else \
                 Text("no" + (f" ({', '.join(fit['reasons'])})" if fit["reasons"] else ""))
-            table.add_row(rep, Text(split), str(fit["all"]["n"]), _num(fit["all"]["r2"]),
+            table.add_row(Text(rep), Text(split), str(fit["all"]["n"]), _num(fit["all"]["r2"]),
                           _num(fit["healthy"]["r2"]), _pct(fit["collapsed_share"]), flag)
     return table
 
@@ -106,7 +113,7 @@ def gates_table(report: Mapping[str, Any]) -> Table:
     table.add_column("gate")
     table.add_column("detail")
     for gate in report["verdict"]["gates"]:
-        table.add_row(Text(gate["status"], style=STATUS_STYLE[gate["status"]]), gate["gate"],
+        table.add_row(Text(gate["status"], style=STATUS_STYLE[gate["status"]]), Text(gate["gate"]),
                       Text(gate["message"]))
     return table
 
@@ -131,7 +138,8 @@ def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None)
                 f"{_from_cache(report['models'])}\n")
     head.append("example text: ", style="dim")
     head.append(shorten(report["serialization"]["example"]))
-    parts: list[Any] = [head, collapse_table(report), aotl_table(report), gates_table(report)]
+    parts: list[Any] = [head, collapse_table(report), *route_tables(report), aotl_table(report),
+                        gates_table(report)]
     for warning in report["warnings"]:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     parts += [Text(f"{what} written to {where}", style="dim") for what, where in written.items()]
@@ -165,7 +173,12 @@ def _compared(check: Check, value: float | bool | str | None) -> str:
         return "spurious" if value else "no"
     if isinstance(value, str):
         return sanitize(value)
-    return _num(value, "+.3f") if check.name == "accuracy_gap" else _pct(value)
+    return _num(value, "+.3f") if _is_gap(check) else _pct(value)
+
+
+def _is_gap(check: Check) -> bool:
+    """The accuracy gap (te's, or another route's ``accuracy_gap[route]``) reads as a signed number."""
+    return check.name.split("[")[0] == "accuracy_gap"
 
 
 def comparison_summary(comparison: Comparison) -> Group:
@@ -175,9 +188,9 @@ def comparison_summary(comparison: Comparison) -> Group:
         table.add_column(header, justify="right" if header in ("old", "new", "allowed rise") else "left")
     for check in sorted(comparison.checks, key=lambda c: c.status != "fail"):
         limit = "-" if check.threshold is None else (
-            _num(check.threshold, ".3f") if check.name == "accuracy_gap" else _pct(check.threshold))
+            _num(check.threshold, ".3f") if _is_gap(check) else _pct(check.threshold))
         result = Text("worse", style="bold red") if check.status == "fail" else Text("ok", style="green")
-        table.add_row(check.name, Text(sanitize(check.scope)), Text(_compared(check, check.old)),
+        table.add_row(Text(check.name), Text(sanitize(check.scope)), Text(_compared(check, check.old)),
                       Text(_compared(check, check.new)), limit, result)
     head = Text()
     for label, side in (("old", comparison.old), ("new", comparison.new)):

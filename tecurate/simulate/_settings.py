@@ -11,13 +11,12 @@ import dataclasses
 import math
 from typing import Any
 
-from tecurate.analysis import REPRESENTATIONS
+from tecurate.analysis import DEFAULT_REPRESENTATIONS, REPRESENTATIONS_SETTING
 from tecurate.grid import FAMILIES
-from tecurate.settings import Setting, parse_list, require
+from tecurate.settings import SIMULATE, Setting, parse_list, require
 from tecurate.simulate._prior import MODES
 from tecurate.simulate._schedule import Schedule, parse_schedule
 
-SIMULATE = "simulate"
 SYNTHETIC_KINDS = ("labels", "rows")
 """``labels``: real feature rows labelled by the previous model; ``rows``: rows and labels sampled
 from the previous generation's generative model (class prior + per-class diagonal Gaussian)."""
@@ -51,8 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
             choices=SYNTHETIC_KINDS, commands=(SIMULATE,)),
     Setting("filter", "none", "none, or confidence:p: keep only synthetic rows the previous model "
             "gives their label with probability at least p.", SIMULATE, commands=(SIMULATE,)),
-    Setting("representations", REPRESENTATIONS, "Comma-separated routes to simulate.", SIMULATE,
-            kind="list", choices=REPRESENTATIONS, item="representation", commands=(SIMULATE,)),
+    REPRESENTATIONS_SETTING,
     Setting("sim_families", ("logreg", "xgboost"), "Comma-separated model families.", SIMULATE,
             kind="list", choices=_family_names, item="model family", flag="--families",
             commands=(SIMULATE,)),
@@ -106,6 +104,9 @@ def _post_init(self: Any) -> None:
     require(len(set(names)) == len(names), "--schedule lists a schedule twice")
     require(self.max_rows_per_generation >= self.n0, "--max-rows-per-generation must be at least --n0")
     parse_filter(self.filter)  # a bad --filter fails now, not after the embedding
+    extra = [rep for rep in self.representations if rep not in DEFAULT_REPRESENTATIONS]
+    require(not extra, f"simulate runs the {' and '.join(DEFAULT_REPRESENTATIONS)} routes; "
+            f"{', '.join(extra)} is an audit route")
 
 
 def _fractions(self: Any) -> tuple[float, ...]:

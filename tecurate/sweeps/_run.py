@@ -33,7 +33,7 @@ Progress = Callable[[str, int, int], None]
 
 def sweep(data: Any, config: Any = None, sweep_config: Any = None, *, target: str | None = None,
           shift_col: str | None = None, templates: Any = None, curations: Any = None, embedders: Any = None,
-          representations: Any = None, fail_if_best_fails: bool | None = None, embedder: Embedder | None = None,
+          fail_if_best_fails: bool | None = None, embedder: Embedder | None = None,
           progress: Progress | None = None, **settings: Any) -> SweepReport:
     """Audit ``data`` once per template × curation × embedder and rank the combinations.
 
@@ -42,9 +42,11 @@ def sweep(data: Any, config: Any = None, sweep_config: Any = None, *, target: st
 
     Audit settings come from ``config`` (an ``AuditConfig``) or as keywords, as for ``audit``
     (``repeats`` seeds score each combination); the lists to compare from ``sweep_config`` (a
-    :class:`SweepConfig`) or ``templates``, ``curations``, ``embedders``, ``representations``
-    (a list or a comma-separated string). ``embedder`` replaces every model named (tests pass a
-    fake).
+    :class:`SweepConfig`) or ``templates``, ``curations``, ``embedders`` (a list or a
+    comma-separated string). ``representations`` is the audit's setting: every combination fits
+    those routes (``raw+te`` too) and the report gives each route's accuracy per split; the score
+    compares te with raw, so te must be one of them. ``embedder`` replaces every model named
+    (tests pass a fake).
     """
     from tecurate.pipeline import (
         audit_seeds,
@@ -57,12 +59,14 @@ def sweep(data: Any, config: Any = None, sweep_config: Any = None, *, target: st
     )
 
     lists = {"sweep_templates": templates, "sweep_curations": curations, "sweep_embedders": embedders,
-             "sweep_representations": representations, "fail_if_best_fails": fail_if_best_fails}
+             "fail_if_best_fails": fail_if_best_fails}
     given = {k: v for k, v in lists.items() if v is not None}
     if sweep_config is not None and given:
         raise TecurateError(f"give either a SweepConfig or {', '.join(given)}, not both")
     sweep_config = sweep_config if sweep_config is not None else SweepConfig(**given)
     config = resolve_settings(config, {"target": target, "shift_col": shift_col, **settings})
+    if "te" not in config.representations:
+        raise TecurateError("--representations must include te: the sweep scores the text embeddings against raw")
     notify: Progress = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     curations = _canonical(sweep_config.sweep_curations)
@@ -101,8 +105,9 @@ def _canonical(curations: Sequence[str]) -> list[str]:
 
 
 def _split_figures(seeds: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """Per split, the medians over the seeds of the collapse rates, the accuracy gap and each route's
-    median model accuracy (``raw_median_accuracy``, ``te_median_accuracy``, one per route fitted)."""
+    """Per split, the medians over the seeds of the collapse rates, the accuracy gap raw − te, each
+    route's median model accuracy (``raw_median_accuracy``, ``te_median_accuracy``, ...) and, for a
+    route besides te (``raw+te``), its paired median gap raw − route (``raw+te_median_accuracy_gap``)."""
     figures: dict[str, dict[str, float | None]] = {}
     for split in seeds[0]["summary"]["paired"]:
         def median(read: Callable[[dict[str, Any]], float | None]) -> float | None:
@@ -117,6 +122,9 @@ def _split_figures(seeds: list[dict[str, Any]]) -> dict[str, dict[str, float | N
             **{f"{rep}_median_accuracy": median(lambda r, rep=rep: r["summary"]["representations"][rep][split]
                                                 ["accuracy_quantiles"]["median"])
                for rep in seeds[0]["summary"]["representations"] if split in seeds[0]["summary"]["representations"][rep]},
+            **{f"{rep}_median_accuracy_gap": median(lambda r, rep=rep: r["summary"]["paired_routes"][rep][split]
+                                                    ["median_accuracy_gap"])
+               for rep, pairs in seeds[0]["summary"].get("paired_routes", {}).items() if split in pairs},
         }
     return figures
 

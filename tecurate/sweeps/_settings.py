@@ -1,7 +1,7 @@
 """Sweep's knobs (rows of the settings table, ``commands=("sweep",)``) and its configuration.
 
-Every other audit knob (input, split, grid, gates, ``--repeats``, the cache) is the audit's own
-row and means the same for each combination; the three an audit takes one of — ``template``,
+Every other audit knob (input, split, grid, gates, ``--repeats``, ``--representations``, the
+cache) is the audit's own row and means the same for each combination; the three an audit takes one of — ``template``,
 ``curations`` and ``embedder`` — are :data:`REPLACED` by the lists here.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from tecurate.analysis import REPRESENTATIONS
 from tecurate.settings import Setting, parse_list, require
 
 SWEEP = "sweep"
@@ -29,9 +28,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sweep_embedders", (DEFAULT_EMBEDDER,), "Comma-separated embedders to compare: default (the "
             "packaged model), sentence-transformers names or local folders.", SWEEP, kind="list",
             flag="--embedders", commands=(SWEEP,)),
-    Setting("sweep_representations", REPRESENTATIONS, "Comma-separated routes each combination fits.", SWEEP,
-            kind="list", choices=lambda: REPRESENTATIONS, item="representation", flag="--representations",
-            commands=(SWEEP,)),
     Setting("fail_if_best_fails", False, "Exit 1 when the best combination's own audit fails a gate (its "
             "verdict, with --fail-on), for CI.", SWEEP, kind="bool", commands=(SWEEP,)),
 )
@@ -53,8 +49,6 @@ def _post_init(self: Any) -> None:
         require(bool(values), f"--{name[6:]} must name at least one")
         require(len(set(values)) == len(values), f"--{name[6:]} lists one twice")
     require(bool(self.sweep_curations), "--curations must name at least one")
-    require({"raw", "te"} <= set(self.sweep_representations),
-            "--representations must include raw and te: the score compares the embeddings with the raw features")
 
 
 def _to_dict(self: Any) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from typing import Any
 
 from tecurate.reporting._sanitize import sanitize
 
-COLORS = {"raw": "#1f6fb4", "te": "#e0620d"}
-"""Raw-feature models in blue, text-embedding models in orange, in every plot."""
+COLORS = {"raw": "#1f6fb4", "te": "#e0620d", "raw+te": "#7a3db8"}
+"""Raw-feature models in blue, text-embedding models in orange, both side by side in purple, in every plot."""
 
-LABELS = {"raw": "raw features", "te": "text embeddings"}
+LABELS = {"raw": "raw features", "te": "text embeddings", "raw+te": "raw features + text embeddings"}
 STATUS_COLORS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e"}
 MUTED = "#59636e"
 

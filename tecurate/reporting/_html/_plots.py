@@ -118,7 +118,7 @@ def strip_plot(groups: Sequence[tuple[str, str, Sequence[tuple[float, bool, str]
 
 
 def pairs_plot(models: Sequence[Mapping[str, Any]], split: str) -> str:
-    """Per configuration, raw and te accuracy on one split joined by a line."""
+    """Per configuration, raw and every other route's accuracy on one split, each joined to raw by a line."""
     pairs: dict[str, dict[str, Mapping[str, Any]]] = {}
     for model in models:
         if "accuracy" in model["splits"].get(split, {}):
@@ -135,9 +135,9 @@ def pairs_plot(models: Sequence[Mapping[str, Any]], split: str) -> str:
     for i, label in enumerate(labels):
         y = frame.y(row_centre(len(labels), i))
         by_rep = pairs[label]
-        if len(by_rep) == 2:
+        for rep in (r for r in by_rep if r != "raw" and "raw" in by_rep):
             parts.append(f"<line x1=\"{frame.x(by_rep['raw']['accuracy']):.1f}\" y1=\"{y:.1f}\" "
-                         f"x2=\"{frame.x(by_rep['te']['accuracy']):.1f}\" y2=\"{y:.1f}\" stroke=\"{FAINT}\" "
+                         f"x2=\"{frame.x(by_rep[rep]['accuracy']):.1f}\" y2=\"{y:.1f}\" stroke=\"{FAINT}\" "
                          "stroke-width=\"2\"/>")
         for rep, metrics in by_rep.items():
             parts.append(marker(rep, metrics["collapsed"], frame.x(metrics["accuracy"]), y, 4,

@@ -7,7 +7,7 @@ blocks of ``_markup`` are finished HTML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from tecurate.reporting._html._markup import (
@@ -79,9 +79,9 @@ def _aotl_table(fits: Mapping[str, Mapping[str, Any]], split: str) -> str:
                  rows, numeric={1, 2, 3, 4})
 
 
-def _aotl_legend() -> str:
+def _aotl_legend(routes: Collection[str]) -> str:
     return legend([
-        *[(marker(rep, False, 6, 6, 4), LABELS[rep]) for rep in COLORS],
+        *[(marker(rep, False, 6, 6, 4), LABELS[rep]) for rep in COLORS if rep in routes],
         (marker("raw", True, 6, 6, 4) + marker("te", True, 18, 6, 4), "collapsed"),
         (line_key(MUTED, None), "fit, all models"),
         (line_key(MUTED, "6 4"), "fit, healthy models"),
@@ -102,7 +102,8 @@ def aotl_section(report: Mapping[str, Any]) -> str:
                    note("Each point is one model: ID accuracy (id_test) against OOD accuracy, both on "
                         f"probit axes (clipped to [{esc(eps)}, 1 − {esc(eps)}]). Collapsed models pile up "
                         "at the base-rate point; a line that only holds because of them is spurious.")
-                   + _aotl_legend() + grid(figures))
+                   + _aotl_legend({m["representation"] for m in report["models"]} | {"raw", "te"})
+                   + grid(figures))
 
 
 def _collapse_figure(report: Mapping[str, Any], groups: list[Group], split: str) -> str:
@@ -139,10 +140,10 @@ def collapse_section(report: Mapping[str, Any]) -> str:
                    + grid(figures) + "<h3>Collapsed models</h3>\n" + _collapse_table(groups, splits))
 
 
-def _accuracy_row(summary: Mapping[str, Any], split: str) -> list[str]:
+def _accuracy_row(summary: Mapping[str, Any], split: str, route: str = "te") -> list[str]:
     reps = summary["representations"]
-    raw, te = reps.get("raw", {}).get(split), reps.get("te", {}).get(split)
-    paired = summary["paired"].get(split)
+    raw, te = reps.get("raw", {}).get(split), reps.get(route, {}).get(split)
+    paired = (summary["paired"] if route == "te" else summary["paired_routes"][route]).get(split)
     gap = paired["median_accuracy_gap"] if paired else None
     shown = esc(num(gap, "+.3f"))
     return [esc(split), esc(num(raw["accuracy_quantiles"]["median"] if raw else None)),
@@ -157,13 +158,21 @@ def accuracy_section(report: Mapping[str, Any]) -> str:
     splits = split_names(report)
     rows = [_accuracy_row(report["summary"], split) for split in splits]
     figures = [figure(esc(split), pairs_plot(report["models"], split)) for split in splits]
+    extra = "".join(
+        f"<h3>{esc(route)} against raw</h3>\n"
+        + note(f"The same configurations fitted on {esc(LABELS.get(route, route))}; a negative gap means "
+               "the route gains accuracy over raw features alone.")
+        + table(["split", "raw median acc", f"{esc(route)} median acc", f"gap raw − {esc(route)}",
+                 f"{esc(route)}-only collapse", "raw-only collapse", "pairs"],
+                [_accuracy_row(report["summary"], split, route) for split in splits], numeric={1, 2, 3, 4, 5, 6})
+        for route in report["summary"].get("paired_routes", {}))
     return section("Accuracy, raw vs text embeddings",
                    note("The same configuration fitted on raw features and on the embeddings; a positive "
                         "gap means the embeddings cost accuracy. The dotted line is the split's base rate "
                         "(always predicting its most frequent class).")
                    + table(["split", "raw median acc", "te median acc", "gap raw − te", "te-only collapse",
                             "raw-only collapse", "pairs"], rows, numeric={1, 2, 3, 4, 5, 6})
-                   + grid(figures))
+                   + extra + grid(figures))
 
 
 def agreement_section(report: Mapping[str, Any]) -> str:

@@ -53,12 +53,16 @@ def _dash(dash: str | None) -> str:
 
 
 def marker(rep: str, collapsed: bool, x: float, y: float, size: float, title: str = "") -> str:
-    """Raw: circle, te: square (shape and colour both differ); collapsed: hollow."""
+    """Raw: circle, te: square, raw+te: triangle (shape and colour both differ); collapsed: hollow."""
     color = COLORS[rep]
     paint = (f"fill=\"{'#fff' if collapsed else color}\" fill-opacity=\"{1 if collapsed else 0.8}\" "
              f"stroke=\"{color}\" stroke-width=\"{2 if collapsed else 1}\"")
     if rep == "raw":
         return f"<circle cx=\"{x:.1f}\" cy=\"{y:.1f}\" r=\"{size:.1f}\" {paint}>{_tip(title)}</circle>"
+    if rep == "raw+te":
+        h = size * 1.2
+        return (f"<path d=\"M{x:.1f} {y - h:.1f} L{x + h:.1f} {y + h * 0.8:.1f} L{x - h:.1f} {y + h * 0.8:.1f} Z\" "
+                f"{paint}>{_tip(title)}</path>")
     side = size * 1.7
     return (f"<rect x=\"{x - side / 2:.1f}\" y=\"{y - side / 2:.1f}\" width=\"{side:.1f}\" "
             f"height=\"{side:.1f}\" {paint}>{_tip(title)}</rect>")
