@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tecurate.reporting import REPORT_CSS, ROUTE_COLORS, escape_html as esc, html_badge, html_table
-from tecurate.sweeps._terminal import score_text
+from tecurate.sweeps._terminal import score_text, tie_marks
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 _WIDTH, _HEIGHT, _LEFT, _BOTTOM = 250, 120, 34, 26
@@ -59,9 +59,10 @@ def _gap_range(report: Mapping[str, Any]) -> tuple[float, float]:
 
 def _leaderboard(report: Mapping[str, Any]) -> str:
     rows = []
+    marks = tie_marks(report)
     for c in report["combinations"]:
         terms = c["terms"]
-        rows.append([esc(c["rank"]), esc(f"={c['tie_group']}"), esc(c["template"]),
+        rows.append([esc(c["rank"]), esc(marks[c["id"]]), esc(c["template"]),
                      esc(c["curation"]) + (" <b>(default)</b>" if c["is_default"] else ""), esc(c["embedder"]),
                      esc(score_text(c)), esc(f"{terms['te_only']:.0%}"), esc(f"{terms['excess']:.0%}"),
                      esc(f"{terms['gap']:+.3f}"), esc(f"{terms['spurious']:.0%}"), esc(f"{terms['truncated']:.0%}"),
@@ -99,8 +100,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<section><h2>Leaderboard</h2>\n{_leaderboard(report)}"
         "<p class=\"muted\">Score, lower is better: te-only collapse + collapse above raw + median accuracy gap "
         "(raw − te) + ¼ · share of spurious te lines + share of truncated texts, averaged over the test splits; "
-        "the median over the seeds, min–max in brackets. Rows with the same tie number are inside each other's "
-        "seed spread.</p>\n</section>\n"
+        "the median over the seeds, min–max in brackets. A tie =k: inside the seed spread of the combination "
+        "ranked k (with one seed: the same score).</p>\n</section>\n"
         f"<section><h2>Collapse rates and accuracy gaps</h2>\n<p class=\"muted\">Left: collapse rate per split, "
         f"<span style=\"color:{ROUTE_COLORS['raw']}\">raw features</span> and "
         f"<span style=\"color:{ROUTE_COLORS['te']}\">text embeddings</span>; right: median accuracy gap raw − te "

@@ -23,32 +23,40 @@ def score_text(combination: Mapping[str, Any]) -> str:
     return f"{score['median']:.3f} ({score['min']:.3f}–{score['max']:.3f})"
 
 
-def tie_text(combination: Mapping[str, Any]) -> str:
-    """"=1" for a combination tied with the best, "=k" for other tie groups of two or more."""
-    return f"={combination['tie_group']}"
+def tie_marks(report: Mapping[str, Any]) -> dict[str, str]:
+    """Combination id -> "=k": tied with the combination ranked k (its tie group's first row);
+    "" for a combination alone in its group."""
+    leaders: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for c in report["combinations"]:
+        leaders.setdefault(c["tie_group"], c["rank"])
+        sizes[c["tie_group"]] = sizes.get(c["tie_group"], 0) + 1
+    return {c["id"]: f"={leaders[c['tie_group']]}" if sizes[c["tie_group"]] > 1 else "" for c in report["combinations"]}
 
 
 def summary_table(report: Mapping[str, Any]) -> Table:
-    """One row per combination, best first."""
-    seeds = report["seeds"]
-    table = Table(title=f"Sweep of {len(report['combinations'])} combinations on {len(seeds)} seed(s); score: "
-                        "lower is better (te-only + excess collapse + accuracy gap + spurious/4 + truncated)",
-                  title_justify="left", expand=False)
-    for header in ("#", "tie", "template", "curation", "embedder", "score", "te-only", "excess", "gap",
-                   "spurious", "trunc", "verdict"):
-        table.add_column(header, justify="left" if header in ("template", "curation", "embedder", "verdict",
-                                                             "tie") else "right")
-    sizes: dict[int, int] = {}
-    for c in report["combinations"]:
-        sizes[c["tie_group"]] = sizes.get(c["tie_group"], 0) + 1
-    for c in report["combinations"]:
+    """One row per combination, best first (the embedder column only when the sweep compares embedders)."""
+    combos = report["combinations"]
+    embedders = list(dict.fromkeys(c["embedder"] for c in combos))
+    title = (f"Sweep of {len(combos)} combinations on {len(report['seeds'])} seed(s)"
+             + ("" if len(embedders) > 1 else f", embedder {embedders[0]}")
+             + "; score: lower is better (te-only + excess collapse + gap + spurious/4 + truncated)")
+    table = Table(title=title, title_justify="left", expand=False)
+    headers = ["#", "tie", "template", "curation", *(["embedder"] if len(embedders) > 1 else []), "score",
+               "te-only", "excess", "gap", "spur", "trunc", "verdict"]
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("template", "curation", "embedder", "verdict", "tie")
+                         else "right", overflow="fold")
+    marks = tie_marks(report)
+    for c in combos:
         terms = c["terms"]
-        marker = tie_text(c) if sizes[c["tie_group"]] > 1 else ""
-        table.add_row(str(c["rank"]), marker, Text(c["template"]), Text(c["curation"] + (" *" if c["is_default"] else "")),
-                      Text(c["embedder"]), score_text(c), f"{terms['te_only']:.0%}", f"{terms['excess']:.0%}",
-                      f"{terms['gap']:+.3f}", f"{terms['spurious']:.0%}", f"{terms['truncated']:.0%}",
+        table.add_row(str(c["rank"]), marks[c["id"]], Text(c["template"]),
+                      Text(c["curation"] + (" *" if c["is_default"] else "")),
+                      *([Text(c["embedder"])] if len(embedders) > 1 else []), score_text(c),
+                      f"{terms['te_only']:.0%}", f"{terms['excess']:.0%}", f"{terms['gap']:+.3f}",
+                      f"{terms['spurious']:.0%}", f"{terms['truncated']:.0%}",
                       Text(c["status"].upper(), style=STATUS_STYLES.get(c["status"], "")))
-    table.caption = "* the default combination; tie =k: inside the seed spread of the group's first row"
+    table.caption = "* the default combination; =k: tied with #k, inside its seed spread"
     table.caption_justify = "left"
     return table
 
