@@ -68,10 +68,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "{column} fields.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("curations", "none", "Curation of the text before embedding: none, or operations joined by +: "
             "round[:k], bin[:k], describe, drop-ids, order, missing[:word|skip] (docs/sweep.md); fitted on "
-            "ID-train, the raw route unchanged.", "embedding"),
+            "ID-train, the raw route unchanged.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("describe_file", None, "TOML file of column descriptions for the describe curation: "
             "name = \"phrase\" or name = { phrase = \"...\", unit = \"...\" }.", "embedding", optional=True,
-            flag="--describe", shown_default="humanized names"),
+            flag="--describe", shown_default="humanized names", commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("embedder", None, "sentence-transformers model name or local folder.", "embedding",
             optional=True, commands=(AUDIT, EMBED), shown_default="packaged all-MiniLM-L6-v2"),
     Setting("device", "auto", "Embedding device.", "embedding", choices=("auto", "cpu", "cuda"),

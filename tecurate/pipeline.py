@@ -20,12 +20,13 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 
 from tecurate import __version__
 from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
-from tecurate.curation import Curated, curate
+from tecurate.curation import Curated, curate, parse_curation
 from tecurate.data import (
     Source,
     load_table,
@@ -213,7 +214,22 @@ def serialize_table(data: Source, config: AuditConfig | None = None, limit: int 
     table = load_table(data, input_format=config.input_format, encoding=config.encoding)
     columns = audited_columns(table.frame, config)
     frame = table.frame if limit is None else table.frame.head(limit)
-    return make_serializer(config.template, columns).serialize(frame)
+    if not parse_curation(config.curations).operations:
+        return make_serializer(config.template, columns).serialize(frame)
+    return _curated_texts(table.frame, frame, columns, config)
+
+
+def _curated_texts(table: pd.DataFrame, frame: pd.DataFrame, columns: list[str], config: AuditConfig) -> list[str]:
+    """``frame``'s texts under ``config.curations`` fitted as the audit fits it, on its ID-train rows:
+    those rows go first, so the fit sees exactly them, and their texts are dropped (a step applies
+    to each row alone)."""
+    rows = choose_rows(load(table, config), config)
+    train = rows.splits["id_train"]
+    both = pd.concat([rows.frame.iloc[train][columns], frame[columns]], ignore_index=True)
+    codes = np.r_[rows.codes[train], np.zeros(len(frame), dtype=rows.codes.dtype)]
+    curated = curate(both, columns, config.curations, template=config.template, train=np.arange(train.size),
+                     codes=codes, describe_file=config.describe_file)
+    return curated.serializer.serialize(curated.frame)[train.size:]
 
 
 @_no_library_warnings

@@ -245,3 +245,30 @@ def test_no_text_an_audit_embeds_holds_the_target_shift_or_id_column(curation, t
     assert len(recorder.seen) > 100
     for secret in (SECRET_TARGET, "TARGETNO", SECRET_SHIFT, SECRET_ID):
         assert secret not in joined
+
+
+def test_serialize_and_embed_write_the_audits_curated_texts(tmp_path):
+    """The preview is the audit's text: fitted on the audit's ID-train rows, applied to every row."""
+    from typer.testing import CliRunner
+
+    from tecurate.cli import app
+    from tecurate.pipeline import serialize_table
+
+    frame = make_frame(300)
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    common = dict(target="label", shift_col="region", min_domain_rows=50)
+    texts = serialize_table(str(path), curations="bin:3+describe", **common)
+    assert len(texts) == 300 and {t.split(". ")[0] for t in texts} == {"The x is low", "The x is medium", "The x is high"}
+    recorder = RecordingEmbedder()
+    audit(str(path), **common, curations="bin:3+describe", n_configs=1, families="logreg", use_cache=False,
+          embedder=recorder)
+    assert set(recorder.seen) <= set(texts)
+    big = tmp_path / "big.csv"
+    make_frame(1000).to_csv(big, index=False)
+    result = CliRunner().invoke(app, ["serialize", str(big), "--target", "label", "--shift-col", "region",
+                                      "--curations", "bin:3", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == serialize_table(str(big), curations="bin:3", target="label",
+                                                         shift_col="region")[:2]
+    assert result.stdout.startswith("The x is ")
