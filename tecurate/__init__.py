@@ -17,5 +17,6 @@ from tecurate.config import AuditConfig
 from tecurate.errors import TecurateError
 from tecurate.pipeline import audit
 from tecurate.reporting import AuditReport
+from tecurate.sweeps import sweep
 
-__all__ = ["Analysis", "AuditConfig", "AuditReport", "TecurateError", "__version__", "analyze", "audit"]
+__all__ = ["Analysis", "AuditConfig", "AuditReport", "TecurateError", "__version__", "analyze", "audit", "sweep"]

@@ -33,7 +33,7 @@ from tecurate.status import EXIT_INTERNAL, EXIT_USAGE
 T = TypeVar("T")
 
 
-PANELS = ("input", "split", "embedding", "grid", "engine", "gates", "spurious", "compare", "output")
+PANELS = ("input", "split", "embedding", "grid", "engine", "gates", "spurious", "compare", "sweep", "output")
 """The help's option panels in reading order: each a :attr:`Setting.group` (``output``: the
 command's own output options); anything else comes last, under "Options"."""
 
@@ -111,7 +111,7 @@ def errors(debug: bool = False) -> Iterator[None]:
 class RichProgress:
     """Draws the core's ``progress(stage, done, total)`` calls as rich progress bars."""
 
-    LABELS = {"embed": "embedding texts", "fit": "fitting models"}
+    LABELS = {"embed": "embedding texts", "fit": "fitting models", "sweep": "combinations"}
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress

@@ -174,10 +174,15 @@ def embed(
 @app.command("schema")
 def schema_command(
     simulate: Annotated[bool, typer.Option("--simulate", help="The schema of 'tecurate simulate' reports instead.")] = False,
+    sweep: Annotated[bool, typer.Option("--sweep", help="The schema of 'tecurate sweep' reports instead.")] = False,
 ) -> None:
     """Print the JSON Schema of the audit report."""
     with errors():
-        if simulate:
+        if sweep:
+            from tecurate.sweeps import schema as sweep_schema
+
+            sys.stdout.write(json.dumps(sweep_schema(), indent=2, ensure_ascii=False) + "\n")
+        elif simulate:
             from tecurate.simulate import schema as simulate_schema
 
             sys.stdout.write(json.dumps(simulate_schema(), indent=2, ensure_ascii=False) + "\n")
@@ -277,6 +282,58 @@ def simulate_command(
         if not quiet:
             console.print(summary_table(report))
             for label, path in (("JSON report", output), ("HTML page", html)):
+                if path is not None:
+                    console.print(Text(f"{label} written to {path}", style="dim"))
+        console.print(outcome_line(report), soft_wrap=True)
+    raise typer.Exit(report["exit_code"])
+
+
+def _sweep_knobs() -> tuple[Setting, ...]:
+    """Every audit knob but the three the sweep lists instead (template, curations, embedder), then its own."""
+    from tecurate.sweeps import REPLACED, SWEEP
+
+    return (*(s for s in settings_for(AUDIT) if s.name not in REPLACED), *settings_for(SWEEP))
+
+
+@app.command("sweep", cls=PanelCommand)
+@with_settings("sweep", knobs=_sweep_knobs())
+def sweep_command(
+    data: Annotated[str, typer.Argument(help="Table to sweep (CSV, Parquet, JSONL).")],
+    settings: dict[str, Any],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON report here (atomically).", rich_help_panel=OUTPUT)] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML leaderboard here.", rich_help_panel=OUTPUT)] = None,
+    fmt: Format = "text",
+    quiet: Quiet = False,
+    config: ConfigFile = None,
+    debug: Debug = False,
+) -> None:
+    """Which template, curation and embedder make DATA's text embeddings trustworthy? One audit per combination, ranked.
+
+    Exit codes: 0 done, 1 the best combination fails a gate with --fail-if-best-fails, 2 bad input (before any embedding), 3 internal error.
+    """
+    with errors(debug):
+        from tecurate.sweeps import SETTINGS as OWN
+        from tecurate.sweeps import outcome_line, render_html, summary_table, sweep, sweep_config
+
+        if fmt not in ("text", "json"):
+            raise TecurateError("--format must be 'text' or 'json'")
+        check_outputs({"--output": output, "--html": html}, inputs=(data, config))
+        file_settings, _ = read_config_file(config)
+        own = {s.name for s in OWN}
+        resolved = resolve_config({k: v for k, v in settings.items() if k not in own}, file_settings)
+        lists = sweep_config({**{k: v for k, v in file_settings.items() if k in own},
+                              **{k: v for k, v in settings.items() if k in own and v is not None}})
+        console = stderr()
+        report = with_progress(console, quiet, lambda bars: sweep(data, resolved, lists, progress=bars)).to_dict()
+        if output is not None:
+            write_atomic(output, dumps(report))
+        if html is not None:
+            write_atomic(html, render_html(report))
+        if fmt == "json":
+            sys.stdout.write(dumps(report))
+        if not quiet:
+            console.print(summary_table(report))
+            for label, path in (("JSON report", output), ("HTML leaderboard", html)):
                 if path is not None:
                     console.print(Text(f"{label} written to {path}", style="dim"))
         console.print(outcome_line(report), soft_wrap=True)

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.analysis import BASELINE, GATES, SPURIOUS_SETTINGS
+from tecurate.curation import parse_curation
 from tecurate.embedding import BACKENDS
 from tecurate.engines import ENGINES
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
 from tecurate.settings import AUDIT, AUDIT_COMMANDS, COMPARE, EMBED, SERIALIZE, Setting, parse_list, require
 from tecurate.simulate import SETTINGS as SIMULATE_SETTINGS
+from tecurate.sweeps import SETTINGS as SWEEP_SETTINGS
 from tecurate.status import FAIL_ON
 
 
@@ -76,6 +78,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("template", "sentence", "Row-to-text template: sentence, kv, json, or a custom text with "
             "{column} fields.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
+    Setting("curations", "none", "Curation of the text before embedding: none, or operations joined by +: "
+            "round[:k], bin[:k], describe, drop-ids, order, missing[:word|skip] (docs/sweep.md); fitted on "
+            "ID-train, the raw route unchanged.", "embedding", commands=(AUDIT, SERIALIZE, EMBED)),
+    Setting("describe_file", None, "TOML file of column descriptions for the describe curation: "
+            "name = \"phrase\" or name = { phrase = \"...\", unit = \"...\" }.", "embedding", optional=True,
+            flag="--describe", shown_default="humanized names", commands=(AUDIT, SERIALIZE, EMBED)),
     Setting("embedder", None, "sentence-transformers model name or local folder.", "embedding",
             optional=True, commands=(AUDIT, EMBED), shown_default="packaged all-MiniLM-L6-v2"),
     Setting("embeddings", None, "A .npy matrix of your own vectors, row i for row i of DATA (e.g. written by "
@@ -132,7 +140,7 @@ def plugin_settings() -> tuple[Setting, ...]:
 
 
 def _table() -> tuple[Setting, ...]:
-    table = (*CORE_SETTINGS, *plugin_settings(), *SIMULATE_SETTINGS)
+    table = (*CORE_SETTINGS, *plugin_settings(), *SIMULATE_SETTINGS, *SWEEP_SETTINGS)
     names = [s.name for s in table]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -171,6 +179,7 @@ def _post_init(self: Any) -> None:
             f"--repeats {self.repeats} runs seeds up to --seed + {self.repeats - 1}, which must be at most "
             f"{MAX_SEED}")
     require(self.ray_address is None or self.engine == "ray", "--ray-address needs --engine ray")
+    parse_curation(self.curations)  # a bad --curations fails now, not after the split
     require(BASELINE in self.representations, f"--representations must include {BASELINE}: the gates judge "
             "every other route against it")
     require(len(self.representations) > 1, f"--representations needs a route besides {BASELINE} to audit "
@@ -180,8 +189,9 @@ def _post_init(self: Any) -> None:
     _check_brought_vectors(self)
 
 
-_BUILT_IN_ONLY = ("embedder", "precision", "device", "batch_size")
-"""Settings of the built-in embedder: with vectors the user brings, setting one would mislead."""
+_BUILT_IN_ONLY = ("embedder", "precision", "device", "batch_size", "curations", "describe_file")
+"""Settings of the built-in embedder and of the text it reads: with vectors the user brings,
+setting one would mislead."""
 
 
 def _check_brought_vectors(config: Any) -> None:

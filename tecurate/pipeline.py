@@ -20,11 +20,13 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 
 from tecurate import __version__
 from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load, read_source
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
+from tecurate.curation import Curated, curate, parse_curation
 from tecurate.data import (
     Serializer,
     Source,
@@ -128,7 +130,7 @@ def _embedding_cache(config: AuditConfig) -> ContentStore | None:
     return ContentStore(config.cache_dir or default_cache_dir()) if config.use_cache else None
 
 
-def _resolve(config: AuditConfig | None, settings: dict[str, Any]) -> AuditConfig:
+def resolve_settings(config: AuditConfig | None, settings: dict[str, Any]) -> AuditConfig:
     """``config``, or the settings given by keyword (the settings table's names) over the defaults.
 
     ``None`` means "not given", as on the command line. Values are checked like a config file's
@@ -179,17 +181,48 @@ def audit(
     read once and every repeat reuses it, so stdin and pipes (``<(…)``), which can be read only
     once, repeat too.
     """
-    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
+    config = resolve_settings(config, {"target": target, "shift_col": shift_col, **settings})
     notify: Progress = progress or (lambda stage, done, total: None)
     model = _LazyEmbedder(config, embedder)
     clock = _Clock()
     with open_engine(config.to_dict()) as engine:
         with clock.stage("load"):
             loaded = load(data, config)
-        reports = [_audit_once(loaded, replace(config, seed=config.seed + k), model, engine, notify,
-                               clock if k == 0 else _Clock())
-                   for k in range(config.repeats)]
+        reports = audit_seeds(loaded, config, model, notify, clock, engine=engine)
     return reports[0] if config.repeats == 1 else assess_stability(reports, config)
+
+
+def audit_seeds(loaded: Loaded, config: AuditConfig, embedder: Embedder | _LazyEmbedder | None,
+                progress: Progress | None = None, clock: _Clock | None = None, *,
+                engine: Session | None = None) -> list[AuditReport]:
+    """One report per seed (seed … seed+repeats−1) of an already loaded table: what
+    :func:`audit` combines, and what ``sweep`` scores seed by seed. ``config.template`` must be
+    the one ``loaded`` was loaded with (:func:`with_template`). Without ``engine`` the one
+    ``config`` names is opened for these seeds and closed after."""
+    model = embedder if isinstance(embedder, _LazyEmbedder) else _LazyEmbedder(config, embedder)
+    if engine is None:
+        with open_engine(config.to_dict()) as session:
+            return audit_seeds(loaded, config, model, progress, clock, engine=session)
+    notify: Progress = progress or (lambda stage, done, total: None)
+    return [_audit_once(loaded, replace(config, seed=config.seed + k), model, engine, notify,
+                        clock if k == 0 and clock is not None else _Clock())
+            for k in range(config.repeats)]
+
+
+def with_template(loaded: Loaded, template: str) -> Loaded:
+    """The loaded table serialized with another template (checked now, before any embedding)."""
+    return replace(loaded, serializer=make_serializer(template, loaded.serializer.columns))
+
+
+def curate_rows(loaded: Loaded, rows: Rows, config: AuditConfig) -> Curated:
+    """The text route's serializer and frame for ``rows``: ``config.curations`` fitted on ID-train."""
+    return curate(rows.frame, loaded.serializer.columns, config.curations, template=loaded.serializer.template,
+                  train=rows.splits["id_train"], codes=rows.codes, describe_file=config.describe_file)
+
+
+def build_embedder(config: AuditConfig) -> Embedder:
+    """The embedder ``config`` names, with the audit's cache: what an audit builds on first use."""
+    return _LazyEmbedder(config, None).get()
 
 
 @_no_library_warnings
@@ -198,15 +231,35 @@ def serialize_table(data: Source, config: AuditConfig | None = None, limit: int 
     """The text of every row (or the first ``limit``), in table order, as the audit writes it:
     target, shift column, dropped columns and the --id-col left out. ``data`` and settings as
     for :func:`audit`."""
-    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
-    frame, serializer = _table_rows(data, config)
-    return serializer.serialize(frame if limit is None else frame.head(limit))
+    config = resolve_settings(config, {"target": target, "shift_col": shift_col, **settings})
+    table, serializer = _table_rows(data, config)
+    return _texts_of(table, table if limit is None else table.head(limit), serializer, config)
 
 
-def _table_rows(data: Source, config: AuditConfig) -> tuple[Any, Serializer]:
+def _table_rows(data: Source, config: AuditConfig) -> tuple[pd.DataFrame, Serializer]:
     """Every row of the table and the serializer of its audited columns."""
     table, _ = read_source(data, config)
     return table.frame, make_serializer(config.template, audited_columns(table.frame, config, skipped=table.skipped))
+
+
+def _texts_of(table: pd.DataFrame, frame: pd.DataFrame, serializer: Serializer, config: AuditConfig) -> list[str]:
+    """The texts of ``frame`` (rows of ``table``) as the audit writes them, curated or not."""
+    if not parse_curation(config.curations).operations:
+        return serializer.serialize(frame)
+    return _curated_texts(table, frame, list(serializer.columns), config)
+
+
+def _curated_texts(table: pd.DataFrame, frame: pd.DataFrame, columns: list[str], config: AuditConfig) -> list[str]:
+    """``frame``'s texts under ``config.curations`` fitted as the audit fits it, on its ID-train rows:
+    those rows go first, so the fit sees exactly them, and their texts are dropped (a step applies
+    to each row alone)."""
+    rows = choose_rows(load(table, config), config)
+    train = rows.splits["id_train"]
+    both = pd.concat([rows.frame.iloc[train][columns], frame[columns]], ignore_index=True)
+    codes = np.r_[rows.codes[train], np.zeros(len(frame), dtype=rows.codes.dtype)]
+    curated = curate(both, columns, config.curations, template=config.template, train=np.arange(train.size),
+                     codes=codes, describe_file=config.describe_file)
+    return curated.serializer.serialize(curated.frame)[train.size:]
 
 
 EMBED_WINDOW = 65_536
@@ -255,7 +308,7 @@ def embed_table_into(
     n_rows)`` with each window's vectors in table order (``tecurate embed`` streams them to a
     file), and return what the embedding stage did over all windows. A text repeated in two
     windows is counted in both (the second time as a cache hit when there is a cache)."""
-    config = _resolve(config, {"target": target, "shift_col": shift_col, **settings})
+    config = resolve_settings(config, {"target": target, "shift_col": shift_col, **settings})
     notify: Progress = progress or (lambda stage, done, total: None)
     model = _LazyEmbedder(config, embedder)
     store = _embedding_cache(config)
@@ -264,7 +317,7 @@ def embed_table_into(
         total = len(frame)
         infos = []
         for start in range(0, total, EMBED_WINDOW) if total else (0,):
-            texts = serializer.serialize(frame.iloc[start:start + EMBED_WINDOW])
+            texts = _texts_of(frame, frame.iloc[start:start + EMBED_WINDOW], serializer, config)
             vectors, info = _embed(texts, model, config, store, engine,
                                    lambda stage, done, n, start=start: notify(stage, start + done, total))
             write(vectors, start, total)
@@ -298,11 +351,11 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, en
     with clock.stage("split"):
         rows = choose_rows(loaded, config)
         configs = sample_configs(config.families, config.n_configs)
-    model = embedder.get() if loaded.vectors is None else None
     with clock.stage("serialize"):  # brought vectors need the text of one row only: the report's example
-        texts = loaded.serializer.serialize(rows.frame if model is not None else rows.frame.head(1))
+        curated = curate_rows(loaded, rows, config)
+        texts = curated.serializer.serialize(curated.frame if loaded.vectors is None else curated.frame.head(1))
     with clock.stage("embed"):
-        embedded = _vectors(texts, rows, loaded, embedder, config, store, engine, notify)
+        embedded = _vectors(texts, rows, loaded, curated, embedder, config, store, engine, notify)
         truncation = embedded.info.truncation
     with clock.stage("features"):
         features = build_features(config.representations, {
@@ -317,20 +370,21 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, en
                            predictions=run.predictions, probabilities=run.probabilities,
                            id_labels=rows.codes[rows.splits["id_test"]], truncation=truncation)
     notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits),
+             *_curation_warnings(config, curated),
              *([describe_truncation(truncation)] if truncation is not None and truncation.n_truncated else []))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
-                   analysis, clock.total(), engine)
+                   analysis, clock.total(), engine, curated)
 
 
-def _vectors(texts: list[str], rows: Rows, loaded: Loaded, embedder: _LazyEmbedder, config: AuditConfig,
-             store: ContentStore | None, engine: Session, notify: Progress) -> _Embedded:
+def _vectors(texts: list[str], rows: Rows, loaded: Loaded, curated: Curated, embedder: _LazyEmbedder,
+             config: AuditConfig, store: ContentStore | None, engine: Session, notify: Progress) -> _Embedded:
     """The te vectors of the used rows: the user's (``--embeddings``, ``--embedding-col``), taken
     by each row's input position, else embedded from the rows' texts with what the model cuts."""
     if loaded.vectors is not None:
         return _Embedded(texts, *loaded.vectors.take(rows.positions))
     embedded = _Embedded(texts, *_embed(texts, embedder, config, store, engine, notify))
     budget = token_budget_of(embedder.get())
-    truncation = None if budget is None else measure_truncation(texts, budget, loaded.serializer, rows.frame)
+    truncation = None if budget is None else measure_truncation(texts, budget, curated.serializer, curated.frame)
     return replace(embedded, info=replace(embedded.info, truncation=truncation))
 
 
@@ -377,6 +431,14 @@ def _cache_warnings(store: ContentStore | None, info: EmbeddingInfo, fits: FitCa
             "next audit computes them again"]
 
 
+def _curation_warnings(config: AuditConfig, curated: Curated) -> list[str]:
+    """A ``--describe`` file that no step read: the user meant to describe columns."""
+    described = any(step["operation"] == "describe" for step in curated.record["steps"])
+    if config.describe_file is None or described:
+        return []
+    return [f"--describe {config.describe_file} is unused: --curations {config.curations} has no describe step"]
+
+
 def _class_shares(rows: Rows, n_classes: int, *, include_train: bool = False) -> dict[str, np.ndarray]:
     """True class shares of each labelled split (the test splits, or every split)."""
     chosen = rows.splits if include_train else rows.tests
@@ -385,7 +447,7 @@ def _class_shares(rows: Rows, n_classes: int, *, include_train: bool = False) ->
 
 
 def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded, run: GridRun,
-            analysis: Analysis, timings: dict[str, float], engine: Session) -> AuditReport:
+            analysis: Analysis, timings: dict[str, float], engine: Session, curated: Curated) -> AuditReport:
     table, target = loaded.table, loaded.target
     shares = _class_shares(rows, len(target.classes), include_train=True)
     return AuditReport(
@@ -401,8 +463,8 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
                                  for name, share in shares.items()},
                 "n_rows": {name: int(part.size) for name, part in rows.splits.items()}},
         shift=rows.shift,
-        serialization={"template": config.template, "columns": list(loaded.serializer.columns),
-                       "example": embedded.texts[0] if embedded.texts else ""},
+        serialization={"template": config.template, "columns": list(curated.serializer.columns),
+                       "example": embedded.texts[0] if embedded.texts else "", "curation": curated.record},
         embedding=embedded.info,
         grid=design_record({family: FAMILIES[family].grid for family in config.families}, config.n_configs),
         models=run.models,

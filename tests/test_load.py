@@ -22,7 +22,7 @@ def test_data_public_api_is_pinned():
     """The data stage's contract: exactly these names, each importable."""
     assert set(tecurate.data.__all__) == {
         "BUILTIN_TEMPLATES", "ColumnKind", "FRAME_FORMATS", "ID_TEST", "INPUT_FORMATS", "MAX_CLASSES", "LoadedTable", "OodSplit",
-        "Serializer", "ShiftInfo", "Source", "Splits", "Target", "check_column", "check_columns", "column_kind",
+        "Serializer", "ShiftInfo", "Source", "Splits", "Target", "check_column", "check_columns", "column_kind", "column_texts",
         "column_names",
         "feature_columns", "format_value", "id_keys", "load_table", "make_serializer", "prepare_target", "read_table",
         "row_keys", "split_by_column", "split_by_mask",

@@ -39,7 +39,7 @@ def comparable(report) -> dict:
 def test_public_api_is_exactly_all():
     """The top-level contract, pinned; every public non-module name is in __all__ and vice versa."""
     assert set(tecurate.__all__) == {"Analysis", "AuditConfig", "AuditReport", "TecurateError", "__version__",
-                                     "analyze", "audit"}
+                                     "analyze", "audit", "sweep"}
     public = {name for name, value in vars(tecurate).items()
               if not name.startswith("_") and not isinstance(value, types.ModuleType)}
     assert public | {"__version__"} == set(tecurate.__all__)

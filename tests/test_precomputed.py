@@ -162,6 +162,7 @@ def test_bad_vector_files_are_exit_2_before_any_fitting(data, tmp_path, matrix, 
     (["--embedding-col", "emb"], "use either --embeddings or --embedding-col, not both"),
     (["--precision", "int8"], "--precision would change nothing"),
     (["--embedder", "other-model", "--batch-size", "8"], "--embedder, --batch-size would change nothing"),
+    (["--curations", "round:2"], "--curations would change nothing"),
 ])
 def test_flags_that_would_mislead_are_exit_2(data, tmp_path, extra, message):
     path, vectors = data
@@ -251,3 +252,12 @@ def test_embed_then_audit_embeddings_gives_the_built_in_report_with_the_real_mod
     assert gates["brought"] == gates["built-in"]
     assert comparable(brought) == comparable(built_in)
     assert brought["embedding"]["dim"] == built_in["embedding"]["dim"] == 384
+
+
+def test_a_sweep_of_brought_vectors_is_a_usage_error(data, tmp_path):
+    from tecurate import sweep
+
+    path, vectors = data
+    np.save(tmp_path / "v.npy", vectors)
+    with pytest.raises(TecurateError, match="brought vectors"):
+        sweep(str(path), target="label", embeddings=str(tmp_path / "v.npy"))

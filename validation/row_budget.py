@@ -172,7 +172,8 @@ def replace_section(path: Path, text: str) -> None:
     if start < 0:
         path.write_text(existing.rstrip("\n") + "\n\n" + text, encoding="utf-8")
         return
-    end = existing.find("\n## ", start + len(SECTION))
+    ends = [i for i in (existing.find(mark, start + len(SECTION)) for mark in ("\n## ", "\n<!--")) if i >= 0]
+    end = min(ends) if ends else -1
     tail = "" if end < 0 else existing[end:]
     path.write_text(existing[:start] + text.rstrip("\n") + "\n" + tail, encoding="utf-8")
 

@@ -15,7 +15,7 @@ from tecurate.data._load import (
     read_table,
 )
 from tecurate.data._projected import column_names
-from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, format_value, make_serializer
+from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, column_texts, format_value, make_serializer
 from tecurate.data._split import (
     ID_TEST,
     OodSplit,
@@ -46,6 +46,7 @@ __all__ = [
     "check_columns",
     "column_kind",
     "column_names",
+    "column_texts",
     "feature_columns",
     "format_value",
     "id_keys",

@@ -256,10 +256,14 @@ def _short_list(names: Sequence[object], limit: int = 20) -> str:
 
 @dataclass(frozen=True)
 class Serializer:
-    """A fixed (template, column order) pair: the same table always gives the same texts."""
+    """A fixed (template, column order) pair: the same table always gives the same texts.
+
+    ``labels`` (one per column) are the names the built-in templates write instead of the
+    columns' own (a curation's human descriptions); a custom template writes its own labels."""
 
     template: str
     columns: tuple[str, ...]
+    labels: tuple[str, ...] | None = None
     _segments: tuple[tuple[bool, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -269,6 +273,8 @@ class Serializer:
         if len(set(names)) != len(names):
             repeated = sorted({n for n in names if names.count(n) > 1})
             raise TecurateError(f"column(s) listed twice for serialization: {', '.join(repeated)}")
+        if self.labels is not None and len(self.labels) != len(self.columns):
+            raise ValueError("a serializer needs one label per column")
         if self.template in BUILTIN_TEMPLATES:
             segments: tuple[tuple[bool, str], ...] = ()
         elif "{" in self.template or "}" in self.template:
@@ -314,26 +320,31 @@ class Serializer:
                         else (None, [text] * len(df)) for is_field, text in self._segments], 0, ""
         # Each present cell becomes "<prefix><value><separator>", a missing one "".
         encoded = {c: column_texts(df[c]) for c in self.columns}
+        named = dict(zip(self.columns, self.labels)) if self.labels is not None else {}
         if self.template == "json":
-            pieces = [(str(c), _pieces(f"{json.dumps(str(c), ensure_ascii=False)}: ",
+            pieces = [(str(c), _pieces(f"{json.dumps(str(named.get(c, c)), ensure_ascii=False)}: ",
                                        (codes, _json_texts(df[c], texts)), ", "))
                       for c, (codes, texts) in encoded.items()]
             return "{", pieces, 2, "}"
         if self.template == "kv":
-            return "", [(str(c), _pieces(f"{c}: ", e, "; ")) for c, e in encoded.items()], 2, ""
-        return "", [(str(c), _pieces(f"The {str(c).replace('_', ' ')} is ", e, ". "))
+            return "", [(str(c), _pieces(f"{named.get(c, c)}: ", e, "; ")) for c, e in encoded.items()], 2, ""
+        return "", [(str(c), _pieces(f"The {named.get(c, str(c).replace('_', ' '))} is ", e, ". "))
                     for c, e in encoded.items()], 1, ""
 
 
 def make_serializer(
-    template: str, columns: Sequence[str], *, shuffle_seed: int | None = None
+    template: str, columns: Sequence[str], *, shuffle_seed: int | None = None,
+    labels: Sequence[str] | None = None,
 ) -> Serializer:
-    """Build a `Serializer`; `shuffle_seed` fixes a seeded column order (same seed, same order).
+    """Build a `Serializer`; `shuffle_seed` fixes a seeded column order (same seed, same order);
+    `labels` name the columns in a built-in template's text.
 
     Validates the template against `columns` now, so a typo fails before any embedding.
     """
     order = list(columns)
+    names = None if labels is None else list(labels)
     if shuffle_seed is not None:
         permutation = np.random.default_rng(shuffle_seed).permutation(len(order))
         order = [order[i] for i in permutation]
-    return Serializer(template=template, columns=tuple(order))
+        names = None if names is None else [names[i] for i in permutation]
+    return Serializer(template=template, columns=tuple(order), labels=None if names is None else tuple(names))

@@ -8,7 +8,10 @@ from tecurate.reporting._compare import Check, Comparison, compare_reports, regr
 from tecurate.reporting._html import render_html
 from tecurate.reporting._html._markup import COLORS as ROUTE_COLORS
 from tecurate.reporting._html._markup import LABELS as ROUTE_LABELS
+from tecurate.reporting._html._markup import badge as html_badge
 from tecurate.reporting._html._markup import esc as escape_html
+from tecurate.reporting._html._markup import table as html_table
+from tecurate.reporting._html._page import CSS as REPORT_CSS
 from tecurate.reporting._html._svg import Frame as SvgFrame
 from tecurate.reporting._html._svg import axes as svg_axes
 from tecurate.reporting._html._svg import line_key as svg_line_key
@@ -36,10 +39,13 @@ from tecurate.reporting._terminal import (
 )
 
 __all__ = [
+    "REPORT_CSS",
     "ROUTE_COLORS",
     "ROUTE_LABELS",
     "SvgFrame",
     "escape_html",
+    "html_badge",
+    "html_table",
     "plain_data",
     "svg_axes",
     "svg_line_key",

@@ -23,7 +23,8 @@ from tecurate.reporting._html._sections import (
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
-_CSS = resources.files(__package__).joinpath("report.css").read_text("utf-8")
+CSS = resources.files(__package__).joinpath("report.css").read_text("utf-8")
+"""The page's stylesheet; the sweep's leaderboard page uses it too."""
 
 
 def _header(report: Mapping[str, Any]) -> str:
@@ -55,6 +56,6 @@ def render_html(report: Mapping[str, Any]) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{esc(title)}</title>\n<style>\n{_CSS}</style>\n</head>\n"
+        f"<title>{esc(title)}</title>\n<style>\n{CSS}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
