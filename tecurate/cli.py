@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
@@ -240,6 +241,26 @@ def compare(
     raise typer.Exit(comparison.exit_code)
 
 
+def _deliver(console: Console, report: dict[str, Any], output: Path | None,
+             html: tuple[Path | None, str, Callable[[dict[str, Any]], str]], fmt: str, quiet: bool,
+             summary_table: Callable[[dict[str, Any]], Any], outcome_line: Callable[[dict[str, Any]], Any]) -> None:
+    """Write, print and summarize the report of a command with its own report (simulate, sweep):
+    JSON and HTML files atomically, JSON on stdout with ``--format json``, then its table and line."""
+    html_path, html_label, render_html = html
+    if output is not None:
+        write_atomic(output, dumps(report))
+    if html_path is not None:
+        write_atomic(html_path, render_html(report))
+    if fmt == "json":
+        sys.stdout.write(dumps(report))
+    if not quiet:
+        console.print(summary_table(report))
+        for label, path in (("JSON report", output), (html_label, html_path)):
+            if path is not None:
+                console.print(Text(f"{label} written to {path}", style="dim"))
+    console.print(outcome_line(report), soft_wrap=True)
+
+
 def _simulate_knobs() -> tuple[Setting, ...]:
     """The audit knobs simulate shares (input, split, embedding, seed, threshold), then its own."""
     from tecurate.config import BY_NAME
@@ -273,18 +294,7 @@ def simulate_command(
         resolved = resolve_config({name: settings[name] for name in SHARED}, {})
         console = stderr()
         report = with_progress(console, quiet, lambda bars: simulate(data, resolved, sim, progress=bars)).to_dict()
-        if output is not None:
-            write_atomic(output, dumps(report))
-        if html is not None:
-            write_atomic(html, render_html(report))
-        if fmt == "json":
-            sys.stdout.write(dumps(report))
-        if not quiet:
-            console.print(summary_table(report))
-            for label, path in (("JSON report", output), ("HTML page", html)):
-                if path is not None:
-                    console.print(Text(f"{label} written to {path}", style="dim"))
-        console.print(outcome_line(report), soft_wrap=True)
+        _deliver(console, report, output, (html, "HTML page", render_html), fmt, quiet, summary_table, outcome_line)
     raise typer.Exit(report["exit_code"])
 
 
@@ -325,18 +335,8 @@ def sweep_command(
                               **{k: v for k, v in settings.items() if k in own and v is not None}})
         console = stderr()
         report = with_progress(console, quiet, lambda bars: sweep(data, resolved, lists, progress=bars)).to_dict()
-        if output is not None:
-            write_atomic(output, dumps(report))
-        if html is not None:
-            write_atomic(html, render_html(report))
-        if fmt == "json":
-            sys.stdout.write(dumps(report))
-        if not quiet:
-            console.print(summary_table(report))
-            for label, path in (("JSON report", output), ("HTML leaderboard", html)):
-                if path is not None:
-                    console.print(Text(f"{label} written to {path}", style="dim"))
-        console.print(outcome_line(report), soft_wrap=True)
+        _deliver(console, report, output, (html, "HTML leaderboard", render_html), fmt, quiet, summary_table,
+                 outcome_line)
     raise typer.Exit(report["exit_code"])
 
 

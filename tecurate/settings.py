@@ -145,3 +145,15 @@ def parse_list(value: str | Iterable[Any]) -> tuple[str, ...]:
     """A comma-separated string (the CLI, a TOML string) or a list (TOML) as a tuple of names."""
     items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
     return tuple(v.strip() for v in items if v.strip())
+
+
+def settle(record: Any, settings: Sequence[Setting]) -> None:
+    """Normalize and check each of ``settings`` on a frozen config record (a command's own
+    dataclass): library callers may pass a list as a string or as numbers; the table's kind is a
+    tuple of names."""
+    for setting in settings:
+        value = getattr(record, setting.name)
+        if setting.kind == "list" and value is not None:
+            value = parse_list(value) if isinstance(value, str) else tuple(str(v) for v in value)
+            object.__setattr__(record, setting.name, value)
+        setting.check(value)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tecurate.curation._operation import Description, Fitted, FitContext, no_argument
+from tecurate.curation._operation import Description, Fitted, FitContext, WithoutParameter
 from tecurate.curation._table import TextTable
 from tecurate.errors import TecurateError
 
@@ -63,20 +63,11 @@ def _description(path: str | Path, name: str, value: Any) -> Description:
 
 
 @dataclass(frozen=True)
-class Describe:
+class Describe(WithoutParameter):
     name: ClassVar[str] = "describe"
     syntax: ClassVar[str] = "describe"
     description: ClassVar[str] = ("Write column names as phrases: from --describe cols.toml (phrase, unit), "
                                   "else humanized (capital_gain -> capital gain); units follow each value.")
-
-    @classmethod
-    def parse(cls, argument: str | None) -> Describe:
-        no_argument(argument, cls.name)
-        return cls()
-
-    @property
-    def spec(self) -> str:
-        return self.name
 
     def fit(self, train: TextTable, context: FitContext) -> Fitted:
         given = context.descriptions

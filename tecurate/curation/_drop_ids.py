@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from tecurate.curation._operation import Fitted, FitContext, no_argument
+from tecurate.curation._operation import Fitted, FitContext, WithoutParameter
 from tecurate.curation._table import TextTable
 from tecurate.data import column_kind
 
@@ -43,20 +43,11 @@ def is_identifier(column: pd.Series) -> bool:
 
 
 @dataclass(frozen=True)
-class DropIds:
+class DropIds(WithoutParameter):
     name: ClassVar[str] = "drop-ids"
     syntax: ClassVar[str] = "drop-ids"
     description: ClassVar[str] = ("Leave identifier-like columns out of the text (text columns >= 90% distinct, "
                                   "integer counters), judged on ID-train; the raw route keeps them.")
-
-    @classmethod
-    def parse(cls, argument: str | None) -> DropIds:
-        no_argument(argument, cls.name)
-        return cls()
-
-    @property
-    def spec(self) -> str:
-        return self.name
 
     def fit(self, train: TextTable, context: FitContext) -> Fitted:
         dropped = [c for c in train.columns if is_identifier(train.frame[c])]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 
@@ -81,6 +81,18 @@ def whole_number(text: str | None, *, name: str, default: int, low: int, high: i
     return value
 
 
-def no_argument(text: str | None, name: str) -> None:
-    if text is not None:
-        raise TecurateError(f"curation {name} takes no parameter (got '{name}:{text}')")
+class WithoutParameter:
+    """An operation written by its name alone (``describe``, ``drop-ids``, ``order``): its spec is
+    its name, and a parameter is a user error."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def parse(cls, argument: str | None) -> Self:
+        if argument is not None:
+            raise TecurateError(f"curation {cls.name} takes no parameter (got '{cls.name}:{argument}')")
+        return cls()
+
+    @property
+    def spec(self) -> str:
+        return self.name

@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from tecurate.curation._operation import Fitted, FitContext, no_argument
+from tecurate.curation._operation import Fitted, FitContext, WithoutParameter
 from tecurate.curation._table import TextTable
 from tecurate.data import column_kind
 
@@ -50,20 +50,11 @@ def mutual_information(levels: np.ndarray, codes: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class Order:
+class Order(WithoutParameter):
     name: ClassVar[str] = "order"
     syntax: ClassVar[str] = "order"
     description: ClassVar[str] = ("Order columns by importance, most important first: mutual information "
                                   "with the target on ID-train (numbers in deciles).")
-
-    @classmethod
-    def parse(cls, argument: str | None) -> Order:
-        no_argument(argument, cls.name)
-        return cls()
-
-    @property
-    def spec(self) -> str:
-        return self.name
 
     def fit(self, train: TextTable, context: FitContext) -> Fitted:
         scores = {c: mutual_information(column_levels(train.frame[c]), context.codes) for c in train.columns}

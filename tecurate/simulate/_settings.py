@@ -13,7 +13,7 @@ from typing import Any
 
 from tecurate.analysis import DEFAULT_REPRESENTATIONS, REPRESENTATIONS_SETTING
 from tecurate.grid import FAMILIES
-from tecurate.settings import SIMULATE, Setting, parse_list, require
+from tecurate.settings import SIMULATE, Setting, require, settle
 from tecurate.simulate._prior import MODES
 from tecurate.simulate._schedule import Schedule, parse_schedule
 
@@ -88,17 +88,8 @@ def parse_filter(text: str) -> float | None:
     return value
 
 
-def _normalize(setting: Setting, value: Any) -> Any:
-    """Library callers may pass a list as a string or as numbers; the table's kind is a tuple of names."""
-    if setting.kind == "list" and value is not None:
-        return parse_list(value) if isinstance(value, str) else tuple(str(v) for v in value)
-    return value
-
-
 def _post_init(self: Any) -> None:
-    for setting in SETTINGS:
-        object.__setattr__(self, setting.name, _normalize(setting, getattr(self, setting.name)))
-        setting.check(getattr(self, setting.name))
+    settle(self, SETTINGS)
     require(len(set(self.fractions)) == len(self.fractions), "--real-fraction lists a share twice")
     names = [s.name for s in self.schedules]
     require(len(set(names)) == len(names), "--schedule lists a schedule twice")

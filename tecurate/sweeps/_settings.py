@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from tecurate.settings import Setting, parse_list, require
+from tecurate.settings import Setting, require, settle
 
 SWEEP = "sweep"
 REPLACED = ("template", "curations", "embedder")
@@ -34,16 +34,8 @@ SETTINGS: tuple[Setting, ...] = (
 """Sweep's own knobs, in report order."""
 
 
-def _normalize(setting: Setting, value: Any) -> Any:
-    if setting.kind == "list" and value is not None:
-        return parse_list(value) if isinstance(value, str) else tuple(str(v) for v in value)
-    return value
-
-
 def _post_init(self: Any) -> None:
-    for setting in SETTINGS:
-        object.__setattr__(self, setting.name, _normalize(setting, getattr(self, setting.name)))
-        setting.check(getattr(self, setting.name))
+    settle(self, SETTINGS)
     for name in ("sweep_templates", "sweep_embedders"):
         values = getattr(self, name)
         require(bool(values), f"--{name[6:]} must name at least one")
