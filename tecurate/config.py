@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tecurate.analysis import GATES, SPURIOUS_SETTINGS
-from tecurate.embedding import PRECISIONS
+from tecurate.embedding import PRECISION_CHOICES
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
 from tecurate.settings import AUDIT, AUDIT_COMMANDS, COMPARE, EMBED, SERIALIZE, Setting, parse_list, require
@@ -68,9 +68,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             optional=True, commands=(AUDIT, EMBED), shown_default="packaged all-MiniLM-L6-v2"),
     Setting("device", "auto", "Embedding device.", "embedding", choices=("auto", "cpu", "cuda"),
             commands=(AUDIT, EMBED)),
-    Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
-            "embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
-            "'tecurate[fast]').", "embedding", choices=PRECISIONS, commands=(AUDIT, EMBED)),
+    Setting("precision", "auto", "Embedding precision: auto (int8 on a CPU with VNNI int8 instructions, "
+            "where int8 audits agree with fp32 within the seed-to-seed tolerance; fp32 elsewhere and on "
+            "CUDA; the report says which and why), fp32, int8 (CPU only, 1.5x to 2.7x faster embedding "
+            "depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
+            "'tecurate[fast]'), or a backend by name (onnx-fp32: torch-free fp32).", "embedding",
+            choices=PRECISION_CHOICES, commands=(AUDIT, EMBED)),
     Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
             commands=(AUDIT, EMBED),
             shown_default="16 on CPU, two batches at a time (64 with int8); 256 on CUDA"),
@@ -142,8 +145,8 @@ def _post_init(self: Any) -> None:
     require(self.seed + self.repeats - 1 <= MAX_SEED,
             f"--repeats {self.repeats} runs seeds up to --seed + {self.repeats - 1}, which must be at most "
             f"{MAX_SEED}")
-    require(self.precision == "fp32" or self.device != "cuda",
-           "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
+    require(self.precision in ("auto", "fp32", "torch-fp32") or self.device != "cuda",
+            f"--precision {self.precision} runs on the CPU; use --precision fp32 with --device cuda")
 
 
 def _to_dict(self: Any) -> dict[str, Any]:

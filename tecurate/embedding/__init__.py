@@ -5,7 +5,7 @@ the model's identity, so a re-run embeds nothing it has seen. :func:`make_embedd
 backend (:data:`BACKENDS`) from the precision and the device.
 """
 
-from tecurate.embedding._backends import PRECISIONS
+from tecurate.embedding._backends import PRECISION_CHOICES, PRECISIONS
 from tecurate.embedding._embed import (
     DEFAULT_BATCH_SIZE,
     TEXTS_PER_CALL,
@@ -14,7 +14,7 @@ from tecurate.embedding._embed import (
     default_batch_size,
     embed_texts,
 )
-from tecurate.embedding._factory import BACKENDS, Backend, make_embedder
+from tecurate.embedding._factory import BACKENDS, Backend, make_embedder, resolve_precision
 from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
 from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
 from tecurate.embedding._store import ContentStore, default_cache_dir, package_version, text_key
@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_EMBEDDER",
     "PRECISIONS",
+    "PRECISION_CHOICES",
     "TEXTS_PER_CALL",
     "Backend",
     "ContentStore",
@@ -41,6 +42,7 @@ __all__ = [
     "measure_truncation",
     "package_version",
     "resolve_model",
+    "resolve_precision",
     "text_key",
     "token_budget_of",
 ]

@@ -73,6 +73,14 @@ class EmbeddingInfo:
     still succeeds, but the next run will embed them again."""
     truncation: Truncation | None = None
     """What the model's token limit cut; None when the embedder has no token budget."""
+    precision_reason: str | None = None
+    """Which backend ran and why (``--precision auto`` decides from the host); None for an
+    embedder given directly."""
+
+
+def precision_reason_of(embedder: Embedder) -> str | None:
+    """Why the embedder runs at its precision, when :func:`make_embedder` built it."""
+    return getattr(embedder, "precision_reason", None)
 
 
 def precision_of(embedder: Embedder) -> str:
@@ -139,6 +147,7 @@ def embed_texts(
         seconds=time.perf_counter() - started,
         precision=precision_of(embedder),
         cache_write_ok=write_ok,
+        precision_reason=precision_reason_of(embedder),
     )
     # All-distinct input (the usual table) is already in input order: no second copy.
     return (vectors if total == len(texts) else vectors[inverse]), info
