@@ -89,6 +89,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             kind="int", low=1),
     Setting("n_jobs", -1, "Parallel model fits (threads, one BLAS/OpenMP thread each); -1: all cores.",
             "grid", kind="int"),
+    Setting("max_fit_rows", 20_000, "Fit every model on a stratified, seeded sample of at most N ID-train rows "
+            "(the same for raw and te); every test row is still scored, and the report says when it "
+            "sampled. At or below N nothing changes; a number above the ID-train rows fits on all.", "grid",
+            kind="int", low=100),
     Setting("seed", 0, "One seed for sampling, splits, configurations and models.", "grid", kind="int",
             low=0, high=MAX_SEED),
     Setting("repeats", 1, "Re-run with seeds seed..seed+K-1 and report the spread; warn when the verdict "

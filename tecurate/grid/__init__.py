@@ -13,6 +13,7 @@ from tecurate.grid._fitcache import FitCache, array_digest
 from tecurate.grid._fitting import (
     MAX_SEED,
     ModelConfig,
+    fit_rows,
     prediction_metrics,
     run_grid,
     sample_configs,
@@ -32,6 +33,7 @@ __all__ = [
     "design_record",
     "encode_raw",
     "find_leaks",
+    "fit_rows",
     "prediction_metrics",
     "run_grid",
     "sample_configs",
