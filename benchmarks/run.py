@@ -598,7 +598,7 @@ def _render_tolerance(data: dict[str, Any]) -> list[str]:
              "absolute difference of the headline rates (te collapse, te-only collapse, median accuracy gap; "
              "every split). `benchmarks/precision_tolerance.py`.", "",
              "| table | shift | verdicts fp32 by seed | verdicts int8 by seed | int8 vs fp32: verdict / gate changes "
-             "(pairs) | mean \|Δ rate\| | seed vs seed: verdict / gate changes (pairs) | mean \|Δ rate\| |",
+             "(pairs) | mean \\|Δ rate\\| | seed vs seed: verdict / gate changes (pairs) | mean \\|Δ rate\\| |",
              "|---|---|---|---|---|---:|---|---:|"]
     for name, table in data["tables"].items():
         a, b = table["int8_vs_fp32"], table["seed_vs_seed"]
