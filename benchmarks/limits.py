@@ -269,7 +269,7 @@ def _one(variant: str, flags: list[str], data: Path, cache: Path, work: Path, en
     for path in (mark, status):
         path.unlink(missing_ok=True)
     command = [sys.executable, "-c", _WRAPPER, repr(time.time()), str(mark), variant, "audit", str(data),
-               "--target", "Status", "--shift-col", "Home", "--min-domain-rows", "20", *flags,
+               "--target", "Status", "--shift-col", "Home", "--min-domain-rows", "5", *flags,
                "--cache-dir", str(cache), "--output", str(work / "report.json"), "--quiet"]
     started = time.perf_counter()
     command[3] = repr(time.time())

@@ -7,6 +7,7 @@ Sections, each measured side by side in one run on the same data (medians over -
   throughput  rows/s and achieved GFLOP/s of every backend against those peaks
   batching    batch size and sessions x intra-op threads of the ONNX backends; token bucketing
   startup     CLI start to first batch embedded and peak RSS, with and without the torch-free path
+  startup_embed  the same for a bare process that builds the embedder and embeds one batch
   tolerance   int8 vs fp32 vs a change of seed on four real tables (benchmarks/precision_tolerance.py)
   grid        the fits' share of wall time at 10k-100k training rows (benchmarks/grid_scale.py)
   embed  embedding throughput: tecurate's embed stage vs plain SentenceTransformer.encode on the
@@ -42,7 +43,8 @@ CREDIT = ROOT / "examples" / "credit_data.csv"
 CREDIT_ARGS = ["--target", "Status", "--shift-col", "Home"]
 DIAMONDS_ARGS = ["--target", "cut", "--shift-col", "color"]
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-SECTIONS = ("host", "throughput", "batching", "startup", "embed", "audit", "scale", "tolerance", "grid")
+SECTIONS = ("host", "throughput", "batching", "startup", "startup_embed", "embed", "audit", "scale", "tolerance",
+            "grid")
 RATE_TOLERANCE_MODELS = 1
 """int8 keeps the audit's outcome when every split's te collapse and te-only collapse rates move
 by at most this many models' worth (1/n_te_models each) ..."""
@@ -93,7 +95,7 @@ def main() -> None:
             print(f"== {section} (load average {started:.2f})", file=sys.stderr, flush=True)
             if section in ("host", "throughput", "batching", "startup"):
                 data = _limits_section(section, args, work)
-            elif section in ("tolerance", "grid"):
+            elif section in ("tolerance", "grid", "startup_embed"):
                 data = _script_section(section, args)
             elif section == "embed":
                 data = bench_embed(args, work)
@@ -133,8 +135,9 @@ def _limits_section(section: str, args: argparse.Namespace, work: Path) -> dict[
 
 def _script_section(section: str, args: argparse.Namespace) -> dict[str, Any]:
     """The tolerance study and the grid at scale run as their own scripts (they take long)."""
-    script = HERE / ("precision_tolerance.py" if section == "tolerance" else "grid_scale.py")
-    output = HERE / ("precision_tolerance.json" if section == "tolerance" else "grid_scale.json")
+    script = HERE / {"tolerance": "precision_tolerance.py", "grid": "grid_scale.py",
+                     "startup_embed": "startup_embed.py"}[section]
+    output = script.with_suffix(".json") if section != "tolerance" else HERE / "precision_tolerance.json"
     extra = ["--quick"] if args.quick and section == "tolerance" else []
     if section == "grid" and args.quick:
         extra = ["--sizes", "10000", "--budgets", "none", "--output", str(output.with_suffix(".quick.json"))]
@@ -388,6 +391,8 @@ def render(results: dict[str, Any]) -> str:
         lines += limits.render_batching(results["batching"])
     if "startup" in results:
         lines += limits.render_startup(results["startup"])
+    if "startup_embed" in results:
+        lines += _render_startup_embed(results["startup_embed"])
     lines += ["## Goals (issue 12)", "", *render_goals(results), ""]
     if "embed" in results:
         lines += _render_embed(results["embed"])
@@ -448,7 +453,19 @@ def render_goals(results: dict[str, Any]) -> list[str]:
                      f"{audit.get('default_precision', '?')}); {'VNNI' if vnni else 'AVX2'} host, the other kind "
                      "not available here", naive / cold >= 2))
         rows.append(("warm vs cold audit", "≥ 20x", f"{cold / warm:.1f}x ({cold:.0f} s vs {warm:.1f} s)", cold / warm >= 20))
-    startup = results.get("startup")
+    startup, light = results.get("startup"), results.get("startup_embed")
+    if light and not startup:
+        names = list(light["median"])
+        today, via_torch, fast = (light["median"][n] for n in names[:3])
+        ratio = today["first_batch_s"] / fast["first_batch_s"]
+        saved = today["peak_rss_mb"] - fast["peak_rss_mb"]
+        rows.append(("cold start-up (process start to first batch embedded), torch-free vs today",
+                     "≥ 2x faster, ≥ 300 MB less peak RSS",
+                     f"{ratio:.2f}x ({today['first_batch_s']:.1f} s vs {fast['first_batch_s']:.1f} s), {saved:,.0f} MB "
+                     f"less ({today['peak_rss_mb']:,.0f} vs {fast['peak_rss_mb']:,.0f} MB); vs the int8 route through "
+                     f"torch {via_torch['first_batch_s'] / fast['first_batch_s']:.2f}x, "
+                     f"{via_torch['peak_rss_mb'] - fast['peak_rss_mb']:,.0f} MB less (section 2c)",
+                     ratio >= 2 and saved >= 300))
     if startup:
         names = list(startup["runs"])
         today, fast = startup["runs"][names[0]]["cold"], startup["runs"][names[2]]["cold"]
@@ -588,6 +605,20 @@ def _render_agreement(agreement: dict[str, Any]) -> list[str]:
     lines += ["", f"Same verdict reasons (gates and flagged splits): {'yes' if same_reasons else 'no'}. "
               f"Within tolerance overall: **{'yes' if held else 'no'}**."]
     return lines
+
+
+def _render_startup_embed(data: dict[str, Any]) -> list[str]:
+    lines = ["## 2c. Start-up of a fresh process to the first batch embedded, and its peak RSS", "",
+             "New process: import tecurate, build the embedder (exported ONNX model cached, no vectors), embed one "
+             "batch of 64 credit_data lines. `benchmarks/startup_embed.py`; medians of interleaved runs.", "",
+             "| variant | runs | start-up s | peak RSS MB | imports torch / transformers / sentence-transformers |",
+             "|---|---:|---:|---:|---|"]
+    for name, runs in data["runs"].items():
+        median = data["median"][name]
+        lines.append(f"| {name} | {len(runs)} | {median['first_batch_s']:.1f} | {median['peak_rss_mb']:,.0f} | "
+                     f"{', '.join(median['heavy']) or 'none'} |")
+    return [*lines, "", f"_`{data.get('command', '?')}`, started {data.get('started', '?')}; load average "
+            f"{data.get('load_before', 0):.1f} before, {data.get('load_after', 0):.1f} after._", ""]
 
 
 def _render_tolerance(data: dict[str, Any]) -> list[str]:
