@@ -26,9 +26,13 @@ _POOLING = "sentence_transformers.models.Pooling"
 _NORMALIZE = "sentence_transformers.models.Normalize"
 _OUTPUT = "token_embeddings"
 
-WORKERS = 1
-"""Sessions in flight at once; each gets ``threads // WORKERS`` intra-op threads. Measured on 2
-cores (``benchmarks/run.py --sections batching``): see ``benchmarks/RESULTS.md``."""
+WORKERS = 2
+"""Batches in flight at once (one session, run from this many threads), each with ``threads //
+WORKERS`` intra-op threads. Measured on the shared 2-core AVX-512 VNNI host, int8, 128 credit_data
+texts, medians of 3 interleaved runs (``benchmarks/batching_quick.json``): one batch on 2 threads
+8.0-9.0 rows/s, two batches on 1 thread each 11.7-12.2 rows/s (batch 32 and 64 within noise),
+as torch's fp32 path found (:mod:`tecurate.embedding._cpu_threads`). Vectors do not depend on it:
+each batch is run whole by one call."""
 
 
 def cpu_threads() -> int:
