@@ -356,7 +356,7 @@ def render_batching(data: dict[str, Any]) -> list[str]:
         backend, layout, batch = key.split("|")
         table.setdefault((backend, layout), {})[batch] = cell["rows_per_s"]
     for (backend, layout), by_batch in table.items():
-        lines.append(f"| {backend} | {layout} | " + " | ".join(f"{by_batch.get(b, 0):,.0f}" for b in ("16", "32", "64", "128")) + " |")
+        lines.append(f"| {backend} | {layout} | " + " | ".join(f"{by_batch[b]:,.1f}" if b in by_batch else "-" for b in ("16", "32", "64", "128")) + " |")
     lines += ["", "Token-length bucketing (batch 64): padded tokens when the loop sorts by characters (today) "
               "vs by tokens.", "", "| table | real tokens | padded, sorted by characters | padded, sorted by tokens | "
               "saving |", "|---|---:|---:|---:|---:|"]
