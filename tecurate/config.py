@@ -16,7 +16,7 @@ from typing import Any
 
 from tecurate.analysis import BASELINE, GATES, SPURIOUS_SETTINGS
 from tecurate.curation import parse_curation
-from tecurate.embedding import BACKENDS
+from tecurate.embedding import precision_choices
 from tecurate.engines import ENGINES
 from tecurate.errors import TecurateError
 from tecurate.grid import FAMILIES, MAX_SEED, default_families
@@ -32,11 +32,6 @@ def _family_names() -> tuple[str, ...]:
 
 def _engine_names() -> tuple[str, ...]:
     return ENGINES.names()
-
-
-def _precision_names() -> tuple[str, ...]:
-    """Read when checked: a plug-in backend registered later (tecurate.embedders) adds its own."""
-    return tuple(dict.fromkeys(backend.precision for backend in BACKENDS.values()))
 
 
 CORE_SETTINGS: tuple[Setting, ...] = (
@@ -95,10 +90,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "--embeddings; never serialized, never a raw feature.", "embedding", optional=True),
     Setting("device", "auto", "Embedding device.", "embedding", choices=("auto", "cpu", "cuda"),
             commands=(AUDIT, EMBED)),
-    Setting("precision", "fp32", "Embedding precision: fp32, or int8 (CPU only, 1.5x to 2.7x faster "
-            "embedding depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
-            "'tecurate[fast]'); a plug-in backend adds its own (docs/embeddings.md).", "embedding",
-            choices=_precision_names, commands=(AUDIT, EMBED)),
+    Setting("precision", "auto", "Embedding precision: auto (int8 on a CPU with VNNI int8 instructions, "
+            "where int8 audits agree with fp32 within the seed-to-seed tolerance; fp32 elsewhere and on "
+            "CUDA; the report says which and why), fp32, int8 (CPU only, 1.5x to 2.7x faster embedding "
+            "depending on AVX-512 VNNI, mean cosine 0.99 to fp32, own cache entries; needs "
+            "'tecurate[fast]'), or a backend by name (onnx-fp32: torch-free fp32); a plug-in backend adds its own (docs/embeddings.md).", "embedding",
+            choices=precision_choices, commands=(AUDIT, EMBED)),
     Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
             commands=(AUDIT, EMBED),
             shown_default="16 on CPU, two batches at a time (64 with int8); 256 on CUDA"),
@@ -121,6 +118,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("ray_address", None, "Running Ray cluster for --engine ray (host:port, or ray://host:port for Ray "
             "Client).", "engine", optional=True, commands=(AUDIT, EMBED),
             shown_default="$RAY_ADDRESS, else a local Ray"),
+    Setting("max_fit_rows", 20_000, "Fit every model on a stratified, seeded sample of at most N ID-train rows "
+            "(the same for raw and te); every test row is still scored, and the report says when it "
+            "sampled. At or below N nothing changes; a number above the ID-train rows fits on all.", "grid",
+            kind="int", low=100),
     Setting("seed", 0, "One seed for sampling, splits, configurations and models.", "grid", kind="int",
             low=0, high=MAX_SEED),
     Setting("repeats", 1, "Re-run with seeds seed..seed+K-1 and report the spread; warn when the verdict "
@@ -184,8 +185,8 @@ def _post_init(self: Any) -> None:
             "every other route against it")
     require(len(self.representations) > 1, f"--representations needs a route besides {BASELINE} to audit "
             "(te, raw+te)")
-    require(self.precision != "int8" or self.device != "cuda",
-           "--precision int8 runs on the CPU; use --precision fp32 with --device cuda")
+    require(self.precision in ("auto", "fp32", "torch-fp32") or self.device != "cuda",
+            f"--precision {self.precision} runs on the CPU; use --precision fp32 with --device cuda")
     _check_brought_vectors(self)
 
 

@@ -49,6 +49,7 @@ from tecurate.grid import (
     FitCache,
     ModelConfig,
     design_record,
+    fit_rows,
     encode_raw,
     sample_configs,
 )
@@ -362,15 +363,17 @@ def _audit_once(loaded: Loaded, config: AuditConfig, embedder: _LazyEmbedder, en
             "raw": encode_raw(rows.frame, loaded.serializer.columns, rows.splits["id_train"]),
             "te": embedded.vectors})
     with clock.stage("fit"):
-        fits = FitCache(store, features, rows.codes, rows.splits["id_train"], rows.tests, config.seed) \
+        train = fit_rows(rows.splits["id_train"], rows.codes, config.max_fit_rows, config.seed)
+        fits = FitCache(store, features, rows.codes, train, rows.tests, config.seed) \
             if store is not None else None
-        run = _fit(configs, features, rows, len(loaded.target.classes), config, fits, engine, notify)
+        run = _fit(configs, features, rows, train, len(loaded.target.classes), config, fits, engine, notify)
     with clock.stage("analyze"):
         analysis = analyze(run.models, _class_shares(rows, len(loaded.target.classes)), config,
                            predictions=run.predictions, probabilities=run.probabilities,
                            id_labels=rows.codes[rows.splits["id_test"]], truncation=truncation)
     notes = (*_grid_warnings(configs, config), *_cache_warnings(store, embedded.info, fits),
              *_curation_warnings(config, curated),
+             *_fit_budget_warnings(train, rows.splits["id_train"]),
              *([describe_truncation(truncation)] if truncation is not None and truncation.n_truncated else []))
     return _report(config, loaded, replace(rows, warnings=(*rows.warnings, *notes)), embedded, run,
                    analysis, clock.total(), engine, curated)
@@ -395,13 +398,21 @@ def _embed(texts: list[str], embedder: _LazyEmbedder, config: AuditConfig, store
                         progress=lambda done, total: notify("embed", done, total), build=embedder.recipe())
 
 
-def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: Rows, n_classes: int,
-         config: AuditConfig, fits: FitCache | None, engine: Session, notify: Progress) -> GridRun:
-    """The matched grid: every sampled configuration on every chosen representation."""
-    return engine.fit(configs, features, rows.codes, rows.splits["id_train"], rows.tests, n_classes=n_classes,
+def _fit(configs: list[ModelConfig], features: dict[str, np.ndarray], rows: Rows, train: np.ndarray,
+         n_classes: int, config: AuditConfig, fits: FitCache | None, engine: Session, notify: Progress) -> GridRun:
+    """The matched grid: every sampled configuration on every chosen representation, fitted on ``train``."""
+    return engine.fit(configs, features, rows.codes, train, rows.tests, n_classes=n_classes,
                       collapse_threshold=config.collapse_threshold, seed=config.seed,
                       unlabelled=rows.unlabelled, n_jobs=config.n_jobs, cache=fits,
                       progress=lambda done, total: notify("fit", done, total))
+
+
+def _fit_budget_warnings(train: np.ndarray, id_train: np.ndarray) -> list[str]:
+    """One note when the models were fitted on a sample of the ID-train rows (``--max-fit-rows``)."""
+    if train.size == id_train.size:
+        return []
+    return [f"models fitted on a stratified sample of {train.size:,} of the {id_train.size:,} ID-train rows "
+            "(--max-fit-rows); every test row scored"]
 
 
 def _grid_warnings(configs: list[ModelConfig], config: AuditConfig) -> list[str]:

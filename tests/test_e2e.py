@@ -80,7 +80,7 @@ def test_embed_writes_the_real_models_vectors_and_reuses_the_cache(tmp_path):
     small = tmp_path / "credit-12.csv"
     pd.read_csv(EXAMPLE).head(12).to_csv(small, index=False)
     out = tmp_path / "vectors.npy"
-    args = ["embed", str(small), "--target", "Status", "--shift-col", "Home", "--cache-dir",
+    args = ["embed", str(small), "--target", "Status", "--shift-col", "Home", "--precision", "fp32", "--cache-dir",
             str(tmp_path / "cache"), "--output", str(out)]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.stderr

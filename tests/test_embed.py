@@ -21,6 +21,7 @@ from tecurate.embedding import (
     BACKENDS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_EMBEDDER,
+    PRECISION_CHOICES,
     PRECISIONS,
     TEXTS_PER_CALL,
     ContentStore,
@@ -246,14 +247,16 @@ def test_public_names_are_exactly_all():
         "TokenBudget", "Truncation", "describe_truncation", "measure_truncation", "token_budget_of",
         "VECTOR_SUFFIXES", "VectorFile",
         "ENTRY_POINT_GROUP", "load_plugins", "Precomputed", "VECTOR_SOURCES", "VectorSource", "vector_source",
+        "PRECISION_CHOICES", "precision_choices", "resolve_precision",
     }
     for name in tecurate.embedding.__all__:
         assert getattr(tecurate.embedding, name) is not None
 
 
 def test_precisions_come_from_the_registered_backends():
-    assert BACKENDS.names() == ("torch-fp32", "torch-fp32-threads", "onnx-int8")
+    assert BACKENDS.names() == ("torch-fp32", "onnx-fp32", "torch-fp32-threads", "onnx-int8")
     assert PRECISIONS == ("fp32", "int8")
+    assert PRECISION_CHOICES == ("auto", *PRECISIONS, *BACKENDS.names())
     assert {BACKENDS[name].precision for name in BACKENDS} == set(PRECISIONS)
 
 
@@ -304,8 +307,8 @@ def test_a_backend_registered_later_takes_over_its_precision():
     assert isinstance(embedder, NumbersEmbedder)
     assert seen == [{"checked": "int8"},
                     {"name": "some-model", "device": "cpu", "precision": "int8", "store": None}]
-    assert BACKENDS.names() == ("torch-fp32", "torch-fp32-threads", "onnx-int8")
-    with pytest.raises(TecurateError, match="unknown precision 'fp16'; use fp32 or int8"):
+    assert BACKENDS.names() == ("torch-fp32", "onnx-fp32", "torch-fp32-threads", "onnx-int8")
+    with pytest.raises(TecurateError, match="unknown precision 'fp16'; use auto or fp32 or int8"):
         make_embedder(precision="fp16")
 
 
@@ -477,7 +480,7 @@ def test_bad_precision_settings_are_user_errors(settings, message):
 
 @pytest.mark.parametrize("build", [make_embedder, SentenceTransformerEmbedder])
 def test_embedder_rejects_bad_precision(build):
-    with pytest.raises(TecurateError, match="unknown precision 'fp16'; use fp32 or int8"):
+    with pytest.raises(TecurateError, match="unknown precision 'fp16'; use auto or fp32 or int8"):
         build(precision="fp16")
     with pytest.raises(TecurateError, match="--precision int8 runs on the CPU; use --precision fp32 with "
                                             "--device cuda"):

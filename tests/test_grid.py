@@ -38,7 +38,7 @@ TOY = Family(name="toy", grid={"n_neighbors": [1, 5, 15, 50], "weights": ["unifo
 def test_public_api_is_exactly_all():
     assert set(grid.__all__) == {
         "FAMILIES", "Family", "FitCache", "FitMany", "Fitted", "Leak", "MAX_SEED", "ModelConfig", "array_digest", "default_families",
-        "design_record", "encode_raw", "find_leaks", "fit_predict", "prediction_metrics", "run_grid", "sample_configs",
+        "design_record", "encode_raw", "find_leaks", "fit_predict", "fit_rows", "prediction_metrics", "run_grid", "sample_configs",
         "validation_split",
     }
     assert all(hasattr(grid, name) for name in grid.__all__)

@@ -6,7 +6,7 @@ backend (:data:`BACKENDS`) from the precision and the device. Vectors the user b
 (``--embeddings``, ``--embedding-col``) come from a :data:`VECTOR_SOURCES` entry instead.
 """
 
-from tecurate.embedding._backends import PRECISIONS
+from tecurate.embedding._backends import PRECISION_CHOICES, PRECISIONS
 from tecurate.embedding._embed import (
     DEFAULT_BATCH_SIZE,
     TEXTS_PER_CALL,
@@ -15,7 +15,15 @@ from tecurate.embedding._embed import (
     default_batch_size,
     embed_texts,
 )
-from tecurate.embedding._factory import BACKENDS, ENTRY_POINT_GROUP, Backend, load_plugins, make_embedder
+from tecurate.embedding._factory import (
+    BACKENDS,
+    ENTRY_POINT_GROUP,
+    Backend,
+    load_plugins,
+    make_embedder,
+    precision_choices,
+    resolve_precision,
+)
 from tecurate.embedding._model import DEFAULT_EMBEDDER, resolve_model
 from tecurate.embedding._precomputed import VECTOR_SOURCES, Precomputed, VectorSource, vector_source
 from tecurate.embedding._sentence_transformer import SentenceTransformerEmbedder
@@ -29,6 +37,7 @@ __all__ = [
     "DEFAULT_EMBEDDER",
     "ENTRY_POINT_GROUP",
     "PRECISIONS",
+    "PRECISION_CHOICES",
     "TEXTS_PER_CALL",
     "VECTOR_SOURCES",
     "Backend",
@@ -51,6 +60,8 @@ __all__ = [
     "measure_truncation",
     "package_version",
     "resolve_model",
+    "precision_choices",
+    "resolve_precision",
     "text_key",
     "token_budget_of",
     "vector_source",

@@ -83,6 +83,14 @@ class EmbeddingInfo:
     source: dict[str, Any] | None = None
     """Where vectors the user brought came from (``--embeddings``: path, sha256; ``--embedding-col``:
     the columns), their dtype and dimension; None when tecurate embedded the rows itself."""
+    precision_reason: str | None = None
+    """Which backend ran and why (``--precision auto`` decides from the host); None for an
+    embedder given directly."""
+
+
+def precision_reason_of(embedder: Embedder) -> str | None:
+    """Why the embedder runs at its precision, when :func:`make_embedder` built it."""
+    return getattr(embedder, "precision_reason", None)
 
 
 def precision_of(embedder: Embedder) -> str:
@@ -155,6 +163,7 @@ def embed_texts(
         seconds=time.perf_counter() - started,
         precision=precision_of(embedder),
         cache_write_ok=write_ok,
+        precision_reason=precision_reason_of(embedder),
     )
     # All-distinct input (the usual table) is already in input order: no second copy.
     return (vectors if total == len(texts) else vectors[inverse]), info

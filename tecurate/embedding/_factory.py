@@ -1,7 +1,8 @@
 """Which backend embeds: the registry of embedder backends and :func:`make_embedder`.
 
 A backend declares the precision it produces and the devices it runs on; the factory picks
-one from the user's ``--precision`` and ``--device``. The built-in backends are registered in
+one from the user's ``--precision`` (a precision, a backend's name, or ``auto``: chosen from
+the host, :func:`resolve_precision`) and ``--device``. The built-in backends are registered in
 :mod:`tecurate.embedding._backends`, then every installed plug-in: a package that names a
 backend in the entry-point group ``tecurate.embedders`` (:func:`load_plugins`) adds one without
 a fork of tecurate (a hosted API client, an in-house model), and its precision becomes a
@@ -10,6 +11,7 @@ a fork of tecurate (a hosted API client, an in-house model), and its precision b
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from importlib.metadata import entry_points
@@ -42,6 +44,18 @@ class Backend(Protocol):
         """The embedder for the model the user named, on a resolved ``device``."""
         ...
 
+
+AUTO = "auto"
+"""``--precision auto``: int8 on a CPU with VNNI int8 instructions, fp32 elsewhere."""
+VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+"""CPU flags (``/proc/cpuinfo``) of int8 dot-product instructions: where int8 pays (~2x fp32;
+on AVX2 alone it measured 1.48x, ``benchmarks/RESULTS.md``)."""
+INT8_WITHIN_TOLERANCE = True
+"""The evidence behind ``auto`` (``benchmarks/precision_tolerance.py``, ``benchmarks/RESULTS.md``
+section 5): on four real tables (credit_data, mlc_churn, Males, attrition; 2,000 rows, seeds 0-2)
+int8 vs fp32 at the same seed changed 0 of 12 verdicts, 1 of 60 gate statuses and the headline
+rates by 0.016 on average; fp32 at one seed vs the next changed 1 of 8 verdicts, 1 of 40 gate
+statuses and the rates by 0.030. Were it False, ``auto`` would stay fp32 everywhere."""
 
 BACKENDS: Registry[Backend] = Registry("embedder backend")
 """Every embedder backend. Registration order is the order precisions are listed in; among
@@ -92,26 +106,94 @@ def precisions() -> tuple[str, ...]:
     return tuple(dict.fromkeys(backend.precision for backend in BACKENDS.values()))
 
 
+def precision_choices() -> tuple[str, ...]:
+    """What ``--precision`` takes: ``auto``, a precision, or one backend by its name. Read when
+    checked, so a plug-in backend registered later (``tecurate.embedders``) is a choice too."""
+    return (AUTO, *precisions(), *BACKENDS.names())
+
+
 def make_embedder(name_or_path: str | None = None, *, device: str = "auto", precision: str = "fp32",
                   store: ContentStore | None = None) -> Embedder:
     """The embedder for ``name_or_path`` at ``precision`` on ``device`` (``auto``: a GPU if any).
 
-    ``store`` keeps what the backend derives from the model (its identity, the int8 model);
+    ``precision`` is a precision, a backend's name or ``auto`` (:func:`resolve_precision`); the
+    embedder's ``precision_reason`` says which backend runs and why, for the report. ``store``
+    keeps what the backend derives from the model (its identity, the ONNX model);
     :func:`tecurate.embedding.embed_texts` caches the vectors.
     """
+    precision, device, reason = resolve_precision(precision, device)
     backend, device = choose_backend(precision, device)
     backend.check()
-    return backend.build(name_or_path, device=device, store=store)
+    embedder = backend.build(name_or_path, device=device, store=store)
+    name = next((n for n in BACKENDS.names() if BACKENDS[n] is backend), "?")
+    try:
+        embedder.precision_reason = f"{name}: {reason}"  # type: ignore[attr-defined]
+    except AttributeError:  # an embedder with slots or a read-only property keeps its own
+        pass
+    return embedder
+
+
+def cpu_flags() -> frozenset[str] | None:
+    """The CPU's feature flags from ``/proc/cpuinfo``; None where it cannot be read (not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
+def _onnx_installed() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
+def resolve_precision(precision: str, device: str,
+                      flags: frozenset[str] | None | bool = True) -> tuple[str, str, str]:
+    """``(precision or backend name, device, reason)``: ``auto`` decided from this host.
+
+    ``auto`` is int8 on a CPU with VNNI (:data:`VNNI_FLAGS`) when the ONNX packages are installed
+    and the tolerance study holds (:data:`INT8_WITHIN_TOLERANCE`), fp32 elsewhere and on CUDA
+    (fp16 was never measured within tolerance on a GPU). ``flags`` replaces ``/proc/cpuinfo`` in
+    tests (``True``: read it). Any other value passes through with the user's choice as reason.
+    """
+    if precision != AUTO:
+        return precision, device, f"--precision {precision} asked for"
+    device = resolve_device(device)
+    if device.startswith("cuda"):
+        return "fp32", device, "auto on CUDA: fp32 (fp16 not measured within the audit's tolerance on a GPU)"
+    found = cpu_flags() if flags is True else flags
+    if found is None:
+        return "fp32", device, "auto: fp32, the CPU's flags cannot be read here"
+    vnni = sorted(set(found) & set(VNNI_FLAGS))
+    if not vnni:
+        return "fp32", device, "auto: fp32, the CPU has no VNNI int8 instructions (avx512_vnni, avx_vnni)"
+    if not INT8_WITHIN_TOLERANCE:
+        return "fp32", device, (f"auto: fp32; the CPU has {', '.join(vnni)}, but int8 failed the audit's "
+                                "tolerance study")
+    if not _onnx_installed():
+        return "fp32", device, (f"auto: fp32; the CPU has {', '.join(vnni)}, but int8 needs onnxruntime and "
+                                "onnx (pip install 'tecurate[fast]')")
+    return "int8", device, (f"auto: int8, the CPU has {', '.join(vnni)} and int8 audits agree with fp32 "
+                            "within the seed-to-seed tolerance")
 
 
 def choose_backend(precision: str, device: str, among: type = object) -> tuple[Backend, str]:
-    """The backend of ``precision`` (an instance of ``among``) for ``device``, and the device
-    resolved. A precision that runs on the CPU only takes ``auto`` as the CPU without probing."""
-    fitting = [backend for backend in reversed(BACKENDS.values())
-               if backend.precision == precision and isinstance(backend, among)]
+    """The backend of ``precision`` (or named ``precision``; an instance of ``among``) for
+    ``device``, and the device resolved. A precision that runs on the CPU only takes ``auto``
+    as the CPU without probing."""
+    if precision == AUTO:
+        precision, device, _ = resolve_precision(precision, device)
+    if precision in BACKENDS and isinstance(BACKENDS[precision], among):
+        fitting = [BACKENDS[precision]]
+    else:
+        fitting = [backend for backend in reversed(BACKENDS.values())
+                   if backend.precision == precision and isinstance(backend, among)]
     if not fitting:
         broken = "".join(f"; plug-in {name} did not load ({why})" for name, why in PLUGIN_ERRORS.items())
-        raise TecurateError(f"unknown precision '{precision}'; use {' or '.join(precisions())}{broken}")
+        raise TecurateError(f"unknown precision '{precision}'; use {' or '.join((AUTO, *precisions()))} "
+                            f"or a backend's name ({', '.join(BACKENDS.names())}){broken}")
     if {kind for backend in fitting for kind in backend.devices} == {"cpu"}:
         if device not in ("auto", "cpu"):
             raise TecurateError(f"--precision {precision} runs on the CPU; use --precision fp32 with "

@@ -1,4 +1,4 @@
-"""The int8 fast CPU path: the model's transformer exported to ONNX with int8 weights.
+"""The ONNX CPU paths: the model's transformer exported to ONNX, with int8 weights or as is.
 
 Why this route: measured on a 2-core AVX-512 VNNI machine (``benchmarks/RESULTS.md``), torch's
 own dynamic quantization reached only ~0.94 mean cosine to the fp32 vectors at ~1.4x the
@@ -7,8 +7,11 @@ weights (~0.96) were rejected for the same reason. Only the transformer runs in 
 tokenization, pooling and normalization stay the model's own sentence-transformers modules,
 so int8 vectors differ from fp32 ones only through the quantized weights.
 
-The quantized model is built once per model identity (a few seconds) and kept in the
-embedding cache beside the vectors it produces, checksummed like them.
+The exported (and for int8 quantized) model is built once per model identity (a few seconds)
+and kept in the embedding cache beside the vectors it produces, checksummed like them. Once it
+is there, a local model folder of the usual shape is run without torch
+(:mod:`tecurate.embedding._onnx_fast`); only the first export, or an unusual model, needs the
+torch-assisted :class:`OnnxEncoder` below.
 """
 
 from __future__ import annotations
@@ -24,16 +27,21 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from tecurate.embedding._cpu_threads import preprocess
+from tecurate.embedding._onnx_fast import FastOnnxEncoder, cpu_threads, make_session, unsupported_reason
 from tecurate.embedding._store import ContentStore
 from tecurate.errors import TecurateError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sentence_transformers import SentenceTransformer
 
 QUANTIZATION = "onnx-int8-dynamic-per-channel-matmul"
 """Recorded in the cache identity: another quantization recipe means other vectors."""
 
-_ARTIFACT = "model-int8"
+FP32_EXPORT = "onnx-fp32-opset17"
+"""The fp32 ONNX backend's recipe, recorded in its cache identity."""
+_ARTIFACT = {True: "model-int8", False: "model-fp32"}
 _ARTIFACT_SUFFIX = ".onnx"
 _OUTPUT = "token_embeddings"
 _MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -45,7 +53,7 @@ _PROBE = (
     "a short probe",
     "a longer probe text, so that the batch is padded and the attention mask matters, 1234.5",
 )
-_INSTALL_HINT = "--precision int8 needs onnxruntime and onnx: pip install 'tecurate[fast]'"
+_INSTALL_HINT = "--precision int8 and the ONNX backends need onnxruntime and onnx: pip install 'tecurate[fast]'"
 
 
 def require_extra() -> None:
@@ -59,8 +67,44 @@ def int8_identity(base_identity: str) -> str:
     return f"{base_identity}:precision=int8:{QUANTIZATION}:onnxruntime={ort.__version__}"
 
 
-class Int8Encoder:
-    """Encode texts with the int8 ONNX transformer and the model's own torch head modules."""
+def fp32_identity(base_identity: str) -> str:
+    """Cache identity of the ONNX fp32 vectors: another runtime's arithmetic, its own entries."""
+    ort = _onnxruntime()
+    return f"{base_identity}:precision=fp32:{FP32_EXPORT}:onnxruntime={ort.__version__}"
+
+
+def _artifact(model: SentenceTransformer, identity: str, quantize: bool, cache: ContentStore | None) -> bytes:
+    """The exported model from the cache, or built from ``model`` (and stored)."""
+    data = cache.load_file(identity, _ARTIFACT[quantize], _ARTIFACT_SUFFIX) if cache is not None else None
+    if data is None:
+        data = build_onnx_model(model, quantize=quantize)
+        if cache is not None:
+            cache.store_file(identity, _ARTIFACT[quantize], _ARTIFACT_SUFFIX, data)
+    return data
+
+
+def fast_encoder(quantize: bool) -> Callable[..., FastOnnxEncoder | None]:
+    """The torch-free encoder factory of one ONNX backend: ``factory(folder, dim, identity,
+    normalize, store, load)`` returns a :class:`FastOnnxEncoder`, or None when ``folder`` is not
+    a model it reproduces. ``load()`` gives the sentence-transformers model, called only when the
+    exported model is not yet in the cache (the first export uses torch)."""
+
+    def factory(folder: str, dim: int, identity: str, normalize: bool, store: ContentStore | None,
+                load: Callable[[], SentenceTransformer]) -> FastOnnxEncoder | None:
+        if unsupported_reason(folder) is not None:
+            return None
+        cached = store.load_file(identity, _ARTIFACT[quantize], _ARTIFACT_SUFFIX) if store is not None else None
+        data = cached if cached is not None else _artifact(load(), identity, quantize, store)
+        return FastOnnxEncoder(folder, data, dim, normalize)
+
+    return factory
+
+
+class OnnxEncoder:
+    """Encode texts with the ONNX transformer and the model's own torch head modules: the route
+    for models the torch-free path does not reproduce (a Hub id, another pooling)."""
+
+    quantize = True
 
     def __init__(self, model: SentenceTransformer, dim: int, identity: str, normalize: bool,
                  cache: ContentStore | None) -> None:
@@ -69,12 +113,7 @@ class Int8Encoder:
         self._dim = dim
         self._normalize = normalize
         self._inputs = _input_names(model)
-        data = cache.load_file(identity, _ARTIFACT, _ARTIFACT_SUFFIX) if cache is not None else None
-        if data is None:
-            data = build_int8_model(model)
-            if cache is not None:
-                cache.store_file(identity, _ARTIFACT, _ARTIFACT_SUFFIX, data)
-        self._session = _session(ort, data)
+        self._session = _session(ort, _artifact(model, identity, self.quantize, cache))
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         import torch
@@ -95,19 +134,40 @@ class Int8Encoder:
         return np.concatenate(chunks) if chunks else np.zeros((0, self._dim), dtype=np.float32)
 
 
-def build_int8_model(model: SentenceTransformer) -> bytes:
-    """Export the transformer to ONNX, check it against torch, quantize its MatMul weights."""
-    ort = _onnxruntime()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+class Int8Encoder(OnnxEncoder):
+    """The int8 ONNX transformer with the model's torch head modules."""
 
-    with tempfile.TemporaryDirectory(prefix="tecurate-int8-") as tmp:
+    quantize = True
+
+
+class Fp32OnnxEncoder(OnnxEncoder):
+    """The fp32 ONNX transformer with the model's torch head modules."""
+
+    quantize = False
+
+
+def build_onnx_model(model: SentenceTransformer, *, quantize: bool) -> bytes:
+    """Export the transformer to ONNX, check it against torch, and (``quantize``) quantize its
+    MatMul weights to int8 per channel."""
+    ort = _onnxruntime()
+
+    with tempfile.TemporaryDirectory(prefix="tecurate-onnx-") as tmp:
         fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model-int8.onnx"
         with _quiet():
             _export(model, fp32)
             _check_export(model, _session(ort, fp32.read_bytes()))
+            if not quantize:
+                return fp32.read_bytes()
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
             quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=True,
                              op_types_to_quantize=["MatMul"])
         return int8.read_bytes()
+
+
+def build_int8_model(model: SentenceTransformer) -> bytes:
+    """The int8 model (:func:`build_onnx_model` with ``quantize``)."""
+    return build_onnx_model(model, quantize=True)
 
 
 def _export(model: SentenceTransformer, path: Path) -> None:
@@ -172,15 +232,8 @@ def _input_names(model: SentenceTransformer) -> tuple[str, ...]:
 
 
 def _session(ort: Any, data: bytes) -> Any:
-    """One session, as many intra-op threads as torch uses (the user's thread setting holds)."""
-    import torch
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    """One session with every thread the process may use (:func:`cpu_threads`)."""
+    return make_session(data, cpu_threads())
 
 
 def _onnxruntime() -> Any:

@@ -1,5 +1,6 @@
 """The production embedder: a sentence-transformers model, loaded offline and lazily, run by
-one of the sentence-transformers backends (plain ``encode``, threaded CPU, ONNX int8)."""
+one of the sentence-transformers backends (plain ``encode``, threaded CPU, ONNX fp32 and int8;
+the ONNX ones without torch once their exported model is cached)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ def _ready() -> None:
     """Nothing to check."""
 
 
+def _no_fast_path(*args: object) -> None:
+    """A backend without a torch-free route."""
+
+
 @dataclass(frozen=True)
 class SentenceTransformerBackend:
     """One way to run a sentence-transformers model; loading and identity are shared by all."""
@@ -58,12 +63,16 @@ class SentenceTransformerBackend:
     """Packages whose upgrade could change a remembered identity (defaults, quantizer)."""
     requires: Callable[[], None] = _ready
     """Fails before any model is loaded when optional packages are missing."""
+    fast: Callable[..., Encoder | None] = _no_fast_path
+    """``fast(folder, dim, identity, normalize, store, load)``: an encoder that needs no torch, or
+    None; ``load()`` loads the model when the fast route needs it once (the first ONNX export)."""
 
     def check(self) -> None:
         self.requires()
 
     def build(self, name_or_path: str | None, *, device: str, store: ContentStore | None) -> Embedder:
-        return SentenceTransformerEmbedder(name_or_path, device=device, precision=self.precision, cache=store)
+        return SentenceTransformerEmbedder(name_or_path, device=device, precision=self.precision, cache=store,
+                                           backend=self)
 
 
 class PlainEncoder:
@@ -100,14 +109,18 @@ class SentenceTransformerEmbedder:
         normalize: bool = True,
         precision: str = "fp32",
         cache: ContentStore | None = None,
+        backend: SentenceTransformerBackend | None = None,
     ) -> None:
-        """``precision`` and ``device`` pick the backend as :func:`make_embedder` does; ``cache``
-        keeps the model's identity and the int8 model file (:func:`embed_texts` caches vectors)."""
-        backend, self.device = choose_backend(precision, device, among=SentenceTransformerBackend)
+        """``precision`` and ``device`` pick the backend as :func:`make_embedder` does (unless
+        ``backend`` is given, with a resolved ``device``); ``cache`` keeps the model's identity and
+        the ONNX model files (:func:`embed_texts` caches vectors)."""
+        if backend is None:
+            backend, device = choose_backend(precision, device, among=SentenceTransformerBackend)
+        self.device = device
         backend.check()
         self.name = DEFAULT_EMBEDDER if name_or_path is None else name_or_path
         self.normalize = normalize
-        self.precision = precision
+        self.precision = backend.precision
         self._backend = backend
         self._resolved = resolve_model(name_or_path)
         self._cache = cache
@@ -122,8 +135,10 @@ class SentenceTransformerEmbedder:
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         if self._encoder is None:
-            self._encoder = self._backend.encoder(self._loaded(), self.dim, self.identity,
-                                                  self.normalize, self._cache)
+            self._encoder = (self._backend.fast(self._resolved, self.dim, self.identity, self.normalize,
+                                                self._cache, self._loaded)
+                             or self._backend.encoder(self._loaded(), self.dim, self.identity,
+                                                      self.normalize, self._cache))
         vectors = self._encoder.encode(texts, batch_size)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 

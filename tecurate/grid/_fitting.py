@@ -143,6 +143,29 @@ def _probabilities(estimator: Any, X: np.ndarray, predicted: np.ndarray, present
     return out
 
 
+def fit_rows(train: np.ndarray, y: np.ndarray, budget: int | None, seed: int) -> np.ndarray:
+    """The ID-train rows every model is fitted on: all of them up to ``budget``, above it a
+    stratified, seeded sample of ``budget`` rows (the same for raw and te and for every model).
+
+    Why: at 50k-100k rows the grid, not the embedding, dominates a cold audit, and a model of this
+    grid learns little more from the rows beyond a few ten thousand (``benchmarks/RESULTS.md``).
+    Every test row is still scored. At or below the budget ``train`` itself comes back, so small
+    audits are exactly what they were.
+    """
+    if budget is None or train.size <= budget:
+        return train
+    rng = np.random.default_rng([seed, 0xB0D6E7])
+    labels = np.asarray(y)[train]
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = counts * budget / train.size
+    quotas = np.floor(exact).astype(int)
+    quotas[np.argsort(quotas - exact)[: budget - quotas.sum()]] += 1  # largest remainders: budget rows
+    quotas = np.maximum(1, quotas)  # every class keeps a row (one more than the budget at worst)
+    chosen = [rng.choice(np.flatnonzero(labels == code), min(quota, count), replace=False)
+              for code, quota, count in zip(classes, quotas, counts)]
+    return np.sort(train[np.concatenate(chosen)])
+
+
 def validation_split(labels: np.ndarray, seed: int, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """Positions to fit on and to validate on: ``fraction`` of each class, rounded down, so every
     class keeps a training row and a class with under 10 rows is never held out. The default 0.1

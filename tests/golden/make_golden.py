@@ -21,7 +21,7 @@ from tecurate import AuditConfig, audit  # noqa: E402
 
 EXAMPLE = HERE.parents[1] / "examples" / "credit_data.csv"
 FAKE = dict(target="label", shift_col="region", min_domain_rows=100, n_configs=3, n_bootstrap=200, use_cache=False)
-REAL = dict(target="Status", shift_col="Home", min_domain_rows=60, max_rows=500,
+REAL = dict(target="Status", shift_col="Home", min_domain_rows=60, max_rows=500, precision="fp32",
             n_configs=3, n_bootstrap=200, use_cache=False)
 
 
