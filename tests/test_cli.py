@@ -50,7 +50,7 @@ def test_format_json_puts_the_report_on_stdout(table, fake_embedder):
     result = run("audit", str(table), "--target", "label", *FAST, "--format", "json", "--quiet",
                  "--max-te-only-collapse-rate", "1")
     report = json.loads(result.stdout)
-    assert report["schema_version"] == "1.0"
+    assert report["schema_version"] == "2.0"
     assert {m["representation"] for m in report["models"]} == {"raw", "te"}
     assert set(report["models"][0]["splits"]) == {"id_test", "ood:B", "ood:C"}
     assert result.stderr.count("\n") == 1 and "tecurate:" in result.stderr

@@ -129,7 +129,7 @@ def test_a_disk_full_mid_way_says_what_was_written_and_exits_2(table, tmp_path, 
     _one_error_line(result, f"cannot write --html {page}: no space left on device",
                     f"JSON report written to {out}")
     assert ".tmp" not in result.stderr
-    assert json.loads(out.read_text())["schema_version"] == "1.0"
+    assert json.loads(out.read_text())["schema_version"] == "2.0"
     assert not page.exists() and not junit.exists()
 
 

@@ -27,7 +27,7 @@ from tecurate.status import exit_code
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
 NOTEBOOK_HEIGHT = 720
 """Pixels of a notebook cell the report takes; the page scrolls inside it."""
