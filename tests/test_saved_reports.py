@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tecurate.cli import app
 from tecurate.errors import TecurateError
-from tecurate.reporting import read_report, verdict_exit_code
+from tecurate.reporting import SCHEMA_VERSION, read_report, verdict_exit_code
 
 runner = CliRunner()
 
@@ -64,7 +64,7 @@ def test_a_report_that_breaks_the_schema_names_the_first_violation(saved, tmp_pa
     ('{"schema_version": "1.0", "x": 1e999}', "too large"),
     ('{"schema_version": "1.0", "x": ' + "9" * 5000 + "}", "too large"),
     ('{"schema_version": "1.0", "x": ' + "[" * 10_000 + "]" * 10_000 + "}", "nested more than"),
-    ('{"schema_version": "1.0", "x": ' + "[" * 200 + "]" * 200 + "}", "nested more than"),
+    ('{"schema_version": "' + SCHEMA_VERSION + '", "x": ' + "[" * 200 + "]" * 200 + "}", "nested more than"),
     ('[1, 2]', "not an object"),
     ('{"schema_version": "1.0"', "Expecting"),
 ])
