@@ -7,6 +7,7 @@ declaring its thresholds, a plug-in) can declare a knob without importing the ta
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -157,3 +158,21 @@ def settle(record: Any, settings: Sequence[Setting]) -> None:
             value = parse_list(value) if isinstance(value, str) else tuple(str(v) for v in value)
             object.__setattr__(record, setting.name, value)
         setting.check(value)
+
+
+def settings_record(name: str, module: str, settings: Sequence[Setting], doc: str,
+                    post_init: Callable[[Any], None], **members: Any) -> type:
+    """A command's own settings record (``SimulateConfig``, ``SweepConfig``): a frozen dataclass with
+    one field per setting (its default; the row in the field's metadata), checked by ``post_init``,
+    with ``to_dict`` (lists as lists) and any further ``members`` (properties)."""
+    fields = [(s.name, "tuple[str, ...]" if s.kind == "list" else s.kind,
+               dataclasses.field(default=s.default, metadata={"setting": s})) for s in settings]
+    namespace = {"__post_init__": post_init, "to_dict": _record_dict, "__doc__": doc, **members}
+    cls = dataclasses.make_dataclass(name, fields, frozen=True, namespace=namespace)
+    cls.__module__ = module
+    return cls
+
+
+def _record_dict(self: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(self)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}

@@ -55,6 +55,15 @@ def test_the_summary_counts_fits_taken_from_the_cache(report):
     assert f"models: {len(warm['models'])} fits (3 from the cache)" in "\n".join(_lines(summary(warm)))
 
 
+def test_the_summary_names_a_ray_engine_and_not_the_local_one(report):
+    assert "engine:" not in "\n".join(_lines(summary(report)))
+    on_ray = copy.deepcopy(report)
+    on_ray["engine"] = {"name": "ray", "version": "2.60.0", "address": "existing", "nodes": 2, "cpus": 4, "gpus": 0,
+                        "actors": 2, "actor_nodes": 2, "tasks": 36}
+    assert "engine: ray 2.60.0 (existing cluster, 2 nodes, 4 CPUs, 0 GPUs, 2 embedding actors)" in \
+        "\n".join(_lines(summary(on_ray)))
+
+
 def test_the_verdict_line_names_the_status_and_first_reason(report):
     failing = copy.deepcopy(report)
     failing["verdict"].update(status="fail", reasons=["te_collapse_rate: too many", "spurious_aotl: yes"])

@@ -164,6 +164,10 @@ def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None)
                  if brought else f"embedding: {emb['model']} (dim {emb['dim']}, {emb['n_unique_texts']} unique texts, "
                  f"{emb['cache_hits']} cache hits)") + f"  models: {len(report['models'])} fits"
                 f"{_from_cache(report['models'])}\n")
+    if (engine := report.get("engine")) and engine["name"] != "local":
+        head.append(f"engine: {engine['name']} {engine['version'] or ''} ({engine['address']} cluster, "
+                    f"{engine['nodes']} nodes, {engine['cpus']} CPUs, {engine['gpus']} GPUs, "
+                    f"{engine['actors']} embedding actors)\n")
     head.append("example text: ", style="dim")
     head.append(shorten(report["serialization"]["example"]))
     parts: list[Any] = [head, collapse_table(report), *route_tables(report), aotl_table(report), *ood_tables(report),

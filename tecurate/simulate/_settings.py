@@ -7,13 +7,12 @@ become the fields of :class:`SimulateConfig`.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
 from tecurate.analysis import DEFAULT_REPRESENTATIONS, REPRESENTATIONS_SETTING
 from tecurate.grid import FAMILIES
-from tecurate.settings import SIMULATE, Setting, require, settle
+from tecurate.settings import SIMULATE, Setting, require, settle, settings_record
 from tecurate.simulate._prior import MODES
 from tecurate.simulate._schedule import Schedule, parse_schedule
 
@@ -112,26 +111,12 @@ def _confidence(self: Any) -> float | None:
     return parse_filter(self.filter)
 
 
-def _to_dict(self: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(self)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
-
-
-def _make_config_class() -> type:
-    fields = [(s.name, "tuple[str, ...]" if s.kind == "list" else s.kind,
-               dataclasses.field(default=s.default, metadata={"setting": s})) for s in SETTINGS]
-    doc = ("Simulate's own settings; fields and defaults are the rows of :data:`SETTINGS`.\n\n"
-           "Lists take a tuple of names, a comma-separated string or numbers: "
-           "``SimulateConfig(real_fraction=(0, 0.5), schedule=\"constant\")``.")
-    namespace = {"__post_init__": _post_init, "to_dict": _to_dict, "__doc__": doc,
-                 "fractions": property(_fractions), "schedules": property(_schedules),
-                 "confidence": property(_confidence)}
-    cls = dataclasses.make_dataclass("SimulateConfig", fields, frozen=True, namespace=namespace)
-    cls.__module__ = "tecurate.simulate"
-    return cls
-
-
-SimulateConfig = _make_config_class()
+SimulateConfig = settings_record(
+    "SimulateConfig", "tecurate.simulate", SETTINGS,
+    "Simulate's own settings; fields and defaults are the rows of :data:`SETTINGS`.\n\n"
+    "Lists take a tuple of names, a comma-separated string or numbers: "
+    "``SimulateConfig(real_fraction=(0, 0.5), schedule=\"constant\")``.",
+    _post_init, fractions=property(_fractions), schedules=property(_schedules), confidence=property(_confidence))
 
 
 def simulate_config(given: dict[str, Any]) -> Any:

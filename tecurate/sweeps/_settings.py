@@ -7,10 +7,9 @@ cache) is the audit's own row and means the same for each combination; the three
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from tecurate.settings import Setting, require, settle
+from tecurate.settings import Setting, require, settle, settings_record
 
 SWEEP = "sweep"
 REPLACED = ("template", "curations", "embedder")
@@ -43,23 +42,10 @@ def _post_init(self: Any) -> None:
     require(bool(self.sweep_curations), "--curations must name at least one")
 
 
-def _to_dict(self: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(self)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
-
-
-def _make_config_class() -> type:
-    fields = [(s.name, "tuple[str, ...]" if s.kind == "list" else s.kind,
-               dataclasses.field(default=s.default, metadata={"setting": s})) for s in SETTINGS]
-    doc = ("Sweep's own settings; fields and defaults are the rows of :data:`SETTINGS`. Lists take a tuple "
-           "or a comma-separated string.")
-    cls = dataclasses.make_dataclass("SweepConfig", fields, frozen=True,
-                                     namespace={"__post_init__": _post_init, "to_dict": _to_dict, "__doc__": doc})
-    cls.__module__ = "tecurate.sweeps"
-    return cls
-
-
-SweepConfig = _make_config_class()
+SweepConfig = settings_record(
+    "SweepConfig", "tecurate.sweeps", SETTINGS,
+    "Sweep's own settings; fields and defaults are the rows of :data:`SETTINGS`. Lists take a tuple "
+    "or a comma-separated string.", _post_init)
 _NAMES = {s.name for s in SETTINGS}
 
 
