@@ -41,7 +41,7 @@ def test_the_public_api_is_exactly_all():
         "split_metrics", "summarize",
         "Analysis", "analyze", "REGRESSION_CONFIDENCE", "z_score",
         "BASELINE", "DEFAULT_REPRESENTATIONS", "REPRESENTATIONS_SETTING", "ROUTES", "Route", "build_features",
-        "route_gate_name",
+        "route_gate_name", "gate_route",
         "ESTIMATORS", "Estimator", "OodModelEstimate", "OodSplitEstimate", "TECURATE", "estimate_ood",
     }
     assert set(analysis.__all__) == expected

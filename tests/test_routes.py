@@ -19,7 +19,14 @@ from conftest import NumbersEmbedder, make_frame
 from typer.testing import CliRunner
 
 from tecurate import AuditConfig, audit
-from tecurate.analysis import DEFAULT_REPRESENTATIONS, REPRESENTATIONS, ROUTES, build_features
+from tecurate.analysis import (
+    DEFAULT_REPRESENTATIONS,
+    REPRESENTATIONS,
+    ROUTES,
+    build_features,
+    gate_route,
+    route_gate_name,
+)
 from tecurate.cli import app
 from tecurate.errors import TecurateError
 from tecurate.reporting import AuditReport, audit_junit, compare_reports, render_html, schema
@@ -231,3 +238,8 @@ def test_real_model_audit_of_a_real_table_on_three_routes(tmp_path):
     configs = {c for c, _ in acc}
     assert any(acc[(c, "raw+te")] != acc[(c, "raw")] for c in configs)
     assert any(acc[(c, "raw+te")] != acc[(c, "te")] for c in configs)
+
+
+@pytest.mark.parametrize("route", ["te", "raw+te"])
+def test_gate_route_undoes_route_gate_name(route):
+    assert gate_route(route_gate_name("te_only_collapse", route)) == ("te_only_collapse", route)

@@ -45,6 +45,7 @@ from tecurate.analysis._records import (
     PredictionMetrics,
     Route,
     build_features,
+    gate_route,
     is_labelled,
     route_gate_name,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "prediction_entropy",
     "prediction_shift_tv",
     "probit",
+    "gate_route",
     "route_gate_name",
     "split_metrics",
     "summarize",

@@ -66,6 +66,13 @@ def route_gate_name(gate: str, route: str) -> str:
     return gate if route == "te" else f"{gate}[{route}]"
 
 
+def gate_route(name: str) -> tuple[str, str]:
+    """The gate and route of a per-route result or check name: :func:`route_gate_name` undone
+    (``"te_only_collapse[raw+te]"`` -> ``("te_only_collapse", "raw+te")``; a bare name is te's)."""
+    base, _, route = name.partition("[")
+    return base, route.removesuffix("]") or "te"
+
+
 @dataclass(frozen=True)
 class ModelResult:
     """One fitted (configuration, representation) pair and its metrics on every test split."""

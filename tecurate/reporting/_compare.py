@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from math import sqrt
 from typing import Any
 
-from tecurate.analysis import BASELINE, GATES, REGRESSION_CONFIDENCE, SPLIT, Flag, Rise, route_gate_name, z_score
+from tecurate.analysis import BASELINE, GATES, REGRESSION_CONFIDENCE, SPLIT, Flag, Rise, gate_route, route_gate_name, z_score
 from tecurate.errors import TecurateError
 from tecurate.reporting._report import split_names
 from tecurate.status import exit_code, severity, worst
@@ -316,8 +316,8 @@ def _worsened_gates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
 def _within_noise(gate: str, checks: list[Check]) -> bool:
     """Whether ``gate`` watches rises, and each of them rose no more than its noise margin alone
     (the allowed rise is not counted: loosening it must not hide a worse verdict)."""
-    base, _, route = gate.partition("[")
-    watched = {route_gate_name(w.check, route.rstrip("]") or "te")
+    base, route = gate_route(gate)
+    watched = {route_gate_name(w.check, route)
                for w in GATES[base].watches if isinstance(w, Rise)} if base in GATES else set()
     own = [check for check in checks if check.name in watched]
     return bool(own) and all(check.delta is not None and check.margin is not None

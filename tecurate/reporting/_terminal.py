@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tecurate.analysis import gate_route
 from tecurate.reporting._compare import Check, Comparison
 from tecurate.reporting._ood_view import best_estimates, mae_table
 from tecurate.reporting._report import split_names
@@ -210,7 +211,7 @@ def _compared(check: Check, value: float | bool | str | None) -> str:
 
 def _is_gap(check: Check) -> bool:
     """The accuracy gap (te's, or another route's ``accuracy_gap[route]``) reads as a signed number."""
-    return check.name.split("[")[0] == "accuracy_gap"
+    return gate_route(check.name)[0] == "accuracy_gap"
 
 
 def comparison_summary(comparison: Comparison) -> Group:
