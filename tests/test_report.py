@@ -17,7 +17,7 @@ import tecurate.reporting
 from tecurate.errors import TecurateError
 from tecurate.reporting import AuditReport, dumps, write_atomic
 
-API = {"RENDERERS", "REPORT_CSS", "html_badge", "html_table", "ROUTE_COLORS", "ROUTE_LABELS", "SvgFrame", "escape_html", "plain_data", "svg_axes",
+API = {"RENDERERS", "REPORT_CSS", "html_badge", "html_table", "ROUTE_COLORS", "ROUTE_LABELS", "SvgFrame", "escape_html", "plain_data", "command_report_dict", "packaged_schema", "svg_axes",
        "svg_line_key", "svg_ticks", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "SafeConsole",
        "regression_limits", "audit_junit", "check_outputs", "compare_junit", "compare_reports", "comparison_line",
        "comparison_summary", "dumps", "print_summary", "read_report", "render_html", "sanitize", "schema",

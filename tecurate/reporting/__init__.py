@@ -22,7 +22,9 @@ from tecurate.reporting._renderers import RENDERERS, Renderer, write_outputs
 from tecurate.reporting._report import (
     SCHEMA_VERSION,
     AuditReport,
+    command_report_dict,
     dumps,
+    packaged_schema,
     plain_data,
     read_report,
     schema,
@@ -46,6 +48,8 @@ __all__ = [
     "escape_html",
     "html_badge",
     "html_table",
+    "command_report_dict",
+    "packaged_schema",
     "plain_data",
     "svg_axes",
     "svg_line_key",

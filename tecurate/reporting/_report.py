@@ -299,7 +299,21 @@ def split_names(report: Mapping[str, Any]) -> list[str]:
     return list(reps.get("te") or reps.get("raw") or {})
 
 
+def packaged_schema(package: str, name: str) -> dict[str, Any]:
+    """A JSON Schema shipped in ``package``'s ``schema/`` folder (the audit's, simulate's, sweep's)."""
+    return json.loads(resources.files(package).joinpath("schema", name).read_text("utf-8"))
+
+
+def command_report_dict(report: Any, schema_version: str, kind: str, exit_code: int) -> dict[str, Any]:
+    """A command's own report (simulate, sweep) as plain JSON data: its version and kind, each
+    field rounded to 6 digits, then the exit code it stands for."""
+    data: dict[str, Any] = {"schema_version": schema_version, "kind": kind}
+    for field in dataclasses.fields(report):
+        data[field.name] = plain_data(getattr(report, field.name), digits=6)
+    data["exit_code"] = exit_code
+    return data
+
+
 def schema() -> dict[str, Any]:
     """The JSON Schema that every report validates against (shipped in the package)."""
-    text = resources.files("tecurate.reporting").joinpath("schema/report.schema.json").read_text("utf-8")
-    return json.loads(text)
+    return packaged_schema("tecurate.reporting", "report.schema.json")

@@ -8,15 +8,12 @@ and the mean id_test TV distance and accuracy of the last generation.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from tecurate.data import ID_TEST
-from tecurate.reporting import plain_data
+from tecurate.reporting import command_report_dict, packaged_schema
 from tecurate.simulate._loop import Trajectory
 
 SCHEMA_VERSION = "1.0"
@@ -94,17 +91,13 @@ class SimulationReport:
         return int(bool(self.collapse_check and self.collapse_check["failed"]))
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"schema_version": SCHEMA_VERSION, "kind": KIND}
-        for field in dataclasses.fields(self):
-            data[field.name] = plain_data(getattr(self, field.name), digits=6)
+        data = command_report_dict(self, SCHEMA_VERSION, KIND, self.exit_code)
         for trajectory, plain in zip(self.trajectories, data["trajectories"], strict=True):
             plain["collapse_generation"] = trajectory.collapse_generation
             plain["censored"] = trajectory.collapse_generation is None
-        data["exit_code"] = self.exit_code
         return data
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema every simulation report validates against (shipped in the package)."""
-    text = resources.files("tecurate.simulate").joinpath("schema/simulate.schema.json").read_text("utf-8")
-    return json.loads(text)
+    return packaged_schema("tecurate.simulate", "simulate.schema.json")

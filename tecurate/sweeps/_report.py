@@ -7,13 +7,10 @@ on it, in one sentence too.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-from tecurate.reporting import plain_data
+from tecurate.reporting import command_report_dict, packaged_schema
 from tecurate.sweeps._score import Spread
 
 SCHEMA_VERSION = "1.0"
@@ -80,14 +77,9 @@ class SweepReport:
         return next(c for c in self.combinations if c.id == key)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": KIND}
-        for field in dataclasses.fields(self):
-            data[field.name] = plain_data(getattr(self, field.name), digits=6)
-        data["exit_code"] = self.exit_code
-        return data
+        return command_report_dict(self, SCHEMA_VERSION, KIND, self.exit_code)
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema every sweep report validates against (shipped in the package)."""
-    text = resources.files("tecurate.sweeps").joinpath("schema/sweep.schema.json").read_text("utf-8")
-    return json.loads(text)
+    return packaged_schema("tecurate.sweeps", "sweep.schema.json")
