@@ -92,3 +92,14 @@ def test_salient_word_mirror_learns_on_both_routes(real_runs):
     assert not collapse_flagged(report)
     assert abs(report.summary.paired["id_test"].median_accuracy_gap) < 0.05
     assert report.summary.representations["te"]["id_test"].accuracy_quantiles["median"] > 0.85
+
+
+def test_a_script_rewrites_only_its_own_results_section(tmp_path):
+    from validation._sections import write_between
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("## 1\nx\n\n<!-- a -->\nold\n<!-- /a -->\n\n## 3\ny\n", encoding="utf-8")
+    write_between(results, "<!-- a -->", "<!-- /a -->", "<!-- a -->\nnew\n<!-- /a -->\n")
+    assert results.read_text(encoding="utf-8") == "## 1\nx\n\n<!-- a -->\nnew\n<!-- /a -->\n\n## 3\ny\n"
+    write_between(results, "<!-- b -->", "<!-- /b -->", "<!-- b -->\nb\n<!-- /b -->")
+    assert results.read_text(encoding="utf-8").endswith("## 3\ny\n\n<!-- b -->\nb\n<!-- /b -->\n")

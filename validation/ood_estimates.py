@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from tecurate import audit  # noqa: E402
 from tecurate.analysis import ESTIMATORS, TECURATE  # noqa: E402
+from validation._sections import write_between  # noqa: E402
 
 RESULTS = ROOT / "validation" / "RESULTS.md"
 BEGIN, END = "<!-- ood-estimates:begin -->", "<!-- ood-estimates:end -->"
@@ -235,12 +236,7 @@ def main() -> None:
     if args.print:
         print(text)
         return
-    old = RESULTS.read_text(encoding="utf-8")
-    if BEGIN in old:
-        new = old[:old.index(BEGIN)] + text.rstrip("\n") + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new, encoding="utf-8")
+    write_between(RESULTS, BEGIN, END, text)
     print(f"wrote {RESULTS}")
 
 
