@@ -141,3 +141,28 @@ def test_the_production_embedder_offers_its_budget_without_loading_the_model(tmp
 def test_a_folder_without_a_tokenizer_has_no_budget(tmp_path):
     (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 256}')
     assert TokenBudget.from_folder(tmp_path) is None
+
+
+def _hub_cache_with(tmp_path: Path, repo_id: str, files: list[Path]) -> Path:
+    """A Hugging Face cache laid out as huggingface_hub writes it, holding ``files`` of one snapshot."""
+    repo = tmp_path / "hub" / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    for file in files:
+        (snapshot / file.name).write_bytes(file.read_bytes())
+    return tmp_path / "hub"
+
+
+def test_a_hub_id_in_the_local_hugging_face_cache_has_its_budget(tmp_path):
+    from tecurate.embedding._model import hub_snapshot
+
+    packaged = Path(resolve_model(None))
+    files = [packaged / name for name in ("tokenizer.json", "sentence_bert_config.json")]
+    cache = _hub_cache_with(tmp_path, "sentence-transformers/my-model", files)
+    folder = hub_snapshot("my-model", cache)  # a bare name lives under the sentence-transformers organisation
+    assert folder is not None and Path(folder, "tokenizer.json").is_file()
+    found = TokenBudget.from_folder(folder)
+    assert found is not None and found.max_tokens == 256
+    assert hub_snapshot("someone/not-cached", cache) is None

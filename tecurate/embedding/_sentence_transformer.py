@@ -20,6 +20,7 @@ from tecurate.embedding._model import (
     ModelRecord,
     embedding_dimension,
     folder_fingerprint,
+    hub_snapshot,
     load_sentence_transformer,
     model_identity,
     resolve_model,
@@ -130,8 +131,10 @@ class SentenceTransformerEmbedder:
 
     @functools.cached_property
     def token_budget(self) -> TokenBudget | None:
-        """Read from a local model folder without loading the model; None for a Hub id."""
-        return TokenBudget.from_folder(self._resolved) if os.path.isdir(self._resolved) else None
+        """Read from the model's folder without loading the model: the local folder, or a Hub
+        id's copy in the Hugging Face cache; None when neither has a tokenizer to read."""
+        folder = self._resolved if os.path.isdir(self._resolved) else hub_snapshot(self._resolved)
+        return TokenBudget.from_folder(folder) if folder else None
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         if self._encoder is None:
