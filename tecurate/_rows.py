@@ -17,6 +17,7 @@ import pandas as pd
 from tecurate.config import AuditConfig
 from tecurate.data import (
     ID_TEST,
+    ChunkedFile,
     LoadedTable,
     Pooled,
     Serializer,
@@ -119,26 +120,28 @@ def _load_pooled(data: Source, config: AuditConfig) -> Loaded | None:
     rows of each seed's sample only, so memory does not follow the row count. None where the
     file is read whole: a frame in memory, stdin, gzip or JSONL, an ``--ood`` file or an ``--id-col``
     (whose checks need every row), no more rows than ``--max-rows``."""
-    if not config.max_rows or config.ood_path or config.id_col or not isinstance(data, (str, os.PathLike)):
-        return None
-    path = os.fspath(data)
-    if path == "-" or not os.path.isfile(path):
-        return None
-    file = open_chunked(path, config.input_format, config.encoding, config.drop_cols)
-    if file is None:
+    if not config.max_rows or config.ood_path or config.id_col or (file := chunked_file(data, config)) is None:
         return None
     pooled = pooled_sample(file, target=config.target, shift_col=config.shift_col,
                            columns_of=lambda chunk: audited_columns(chunk, config, skipped=file.skipped),
                            max_rows=config.max_rows, seeds=range(config.seed, config.seed + config.repeats))
     if pooled is None:
         return None
-    table = LoadedTable(frame=pooled.frame, path=path, sha256=file.sha256, n_rows=pooled.n_rows,
+    table = LoadedTable(frame=pooled.frame, path=file.path, sha256=file.sha256, n_rows=pooled.n_rows,
                         n_columns=file.n_columns, input_format=file.input_format, skipped=file.skipped)
     columns = audited_columns(pooled.frame, config, skipped=file.skipped)
     target = pooled.target
     dropped = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
     return Loaded(table, pooled.frame, target, None, True, make_serializer(config.template, columns), tuple(dropped),
                   pooled.positions, pooled=pooled)
+
+
+def chunked_file(data: Source, config: AuditConfig) -> ChunkedFile | None:
+    """``data`` as a file read a chunk of rows at a time, without its ``--drop-cols``; None where
+    it is read whole (a frame in memory, stdin, gzip, JSONL, other encodings than UTF-8)."""
+    if not isinstance(data, (str, os.PathLike)) or os.fspath(data) == "-" or not os.path.isfile(data):
+        return None
+    return open_chunked(os.fspath(data), config.input_format, config.encoding, config.drop_cols)
 
 
 def read_source(data: Source, config: AuditConfig) -> tuple[LoadedTable, list[str]]:

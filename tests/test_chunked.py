@@ -3,6 +3,7 @@ only the sampled rows) is the one drawn from the whole table, and no step holds 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -160,3 +161,46 @@ def test_each_stratum_keeps_its_smallest_keys_whatever_the_chunks():
         mine = np.flatnonzero(pair == stratum)
         best = mine[np.lexsort((position[mine], key[mine]))][:30]
         assert sorted(kept[2][kept[0] == stratum].tolist()) == sorted(best.tolist())
+
+
+class RecordingEmbedder:
+    """Remembers every text it encodes; each text's vector is a hash of it."""
+
+    name = identity = "recording"
+    device = "cpu"
+    dim = 2
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def encode(self, texts, batch_size):
+        self.texts.extend(texts)
+        digests = [hashlib.blake2b(t.encode(), digest_size=4).digest() for t in texts]
+        return np.array([[d[0] * 256 + d[1], d[2] * 256 + d[3]] for d in digests], dtype=np.float32).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_embed_reads_a_file_chunk_by_chunk_and_writes_the_whole_files_texts(tmp_path, small_chunks, diamonds,
+                                                                              monkeypatch, suffix):
+    from tecurate.pipeline import embed_table
+
+    path = tmp_path / f"diamonds{suffix}"
+    frame = diamonds.assign(depth=diamonds["depth"].where(diamonds.index % 7 != 0))
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path, index=False)
+    settings = {"target": "cut", "drop_cols": ("rownames",), "use_cache": False}
+    chunked, whole = RecordingEmbedder(), RecordingEmbedder()
+    written: list[tuple[int, int]] = []
+    from tecurate import pipeline
+
+    original = pipeline.embed_table_into
+
+    def recording(data, write, *args, **kwargs):
+        return original(data, lambda v, start, total: (written.append((start, len(v))), write(v, start, total)),
+                        *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "embed_table_into", recording)
+    vectors, _ = embed_table(str(path), embedder=chunked, **settings)
+    monkeypatch.setattr(pipeline, "chunked_file", lambda data, config: None)
+    expected, _ = embed_table(str(path), embedder=whole, **settings)
+    assert set(chunked.texts) == set(whole.texts) and np.array_equal(vectors, expected) and len(vectors) == len(diamonds)
+    assert max(n for _, n in written[:-2]) <= projected.CHUNK_ROWS < len(diamonds)  # windows of one chunk

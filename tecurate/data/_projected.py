@@ -157,15 +157,28 @@ class ChunkedFile:
             if stop > start:
                 pieces.append(chunk.iloc[positions[start:stop] - offset])
             offset += len(chunk)
-        frame = pd.concat(pieces, ignore_index=True)
-        cast = {name: dtype for name, dtype in whole.items() if frame[name].dtype != dtype}
-        return plain_columns(frame.astype(cast) if cast else frame)
+        return _typed(pd.concat(pieces, ignore_index=True), whole)
+
+    def typed_chunks(self) -> Iterator[pd.DataFrame]:
+        """Every row again, chunk by chunk, each as the whole file's rows (its dtypes, plain columns),
+        once :meth:`chunks` has read them all and :meth:`whole_dtypes` is not None."""
+        whole = self.whole_dtypes()
+        if whole is None:
+            raise ValueError("the chunks' dtypes leave the whole file's open; read it whole")
+        for chunk in self._parsed():
+            yield _typed(chunk, whole)
 
     def _parsed(self) -> Iterator[pd.DataFrame]:
         if self.input_format == "parquet":
             yield from _parquet_chunks(self.path, self.label, self._kept)
         else:
             yield from _csv_chunks(self.path, self.label, set(self.skipped))
+
+
+def _typed(frame: pd.DataFrame, whole: dict[str, Any]) -> pd.DataFrame:
+    """``frame``'s rows as the whole file's: cast to its dtypes, then plain columns."""
+    cast = {name: dtype for name, dtype in whole.items() if frame[name].dtype != dtype}
+    return plain_columns(frame.astype(cast) if cast else frame)
 
 
 def _kind(dtype: Any) -> str:
