@@ -153,6 +153,8 @@ def main() -> None:
     parser.add_argument("--real-model", action="store_true", help="the packaged all-MiniLM-L6-v2, not the fake")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "tecurate-big-tables"))
     parser.add_argument("--out", default=None, help="also write the markdown table here")
+    parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "big_tables.json"),
+                        help="the measured rows, for benchmarks/run.py's table of goals")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -179,6 +181,11 @@ def main() -> None:
                       f"({p1 / p0:.2f}x for {n1 / n0:.0f}x the rows)."]
     text = "\n".join(lines) + "\n"
     print(text)
+    Path(args.json).write_text(json.dumps({
+        "command": " ".join(["benchmarks/big_tables.py", *sys.argv[1:]]), "host": machine,
+        "load_after": os.getloadavg()[0],
+        "rows": {str(n): {"peak_rss_mb": peak, "seconds": sec, "runs": k, "n_rows_used": r["n_rows_used"],
+                          "embedder": r["embedder"]} for n, r, peak, sec, k in rows}}, indent=1) + "\n")
     if args.out:
         Path(args.out).write_text(text)
 
