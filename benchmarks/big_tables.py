@@ -14,7 +14,8 @@ The embedder: the real model would spend most of an hour on one cold 1M-row run 
 cores, and what it costs in memory does not depend on the table (the loaded model, ~0.5 GB,
 and ``--max-rows`` vectors). So by default a fast fake embedder (384-d, a hash of each text)
 takes the real one's place as a plug-in (entry-point group ``tecurate.embedders``, registered
-after the built-ins for precision fp32, so the default audit picks it); ``--real-model`` runs the
+after the built-ins for precisions fp32 and int8, so the default audit picks it whichever
+``--precision auto`` resolves to); ``--real-model`` runs the
 packaged all-MiniLM-L6-v2 instead. Prints a markdown table; ``--out`` merges it into a file.
 """
 
@@ -63,7 +64,13 @@ class HashBackend:
         pass
 
     def build(self, name_or_path, *, device, store):
-        return HashEmbedder()
+        embedder = HashEmbedder()
+        embedder.precision = self.precision
+        return embedder
+
+
+class HashBackendInt8(HashBackend):
+    precision = "int8"
 '''
 
 CHILD = '''
@@ -102,7 +109,8 @@ def plugin_path(folder: Path) -> Path:
     info = folder / "bench_fake_embedder-0.1.dist-info"
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bench-fake-embedder\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[tecurate.embedders]\nbench-fake-fp32 = bench_fake_embedder:HashBackend\n")
+    (info / "entry_points.txt").write_text("[tecurate.embedders]\nbench-fake-fp32 = bench_fake_embedder:HashBackend\n"
+                                           "bench-fake-int8 = bench_fake_embedder:HashBackendInt8\n")
     return folder
 
 
@@ -121,6 +129,8 @@ def audit(path: Path, work: Path, extra_path: Path | None) -> dict:
         raise SystemExit(f"audit of {path} failed ({result.returncode}): {result.stderr[-2000:]}")
     peak = float(result.stderr.rsplit("PEAK_RSS_MB", 1)[1].split()[0])
     report = json.loads(out.read_text())
+    if extra_path is not None and report["embedding"]["model"] != "fake-hash-384":
+        raise SystemExit(f"the audit embedded with {report['embedding']['model']}, not the fake embedder")
     return {"peak_rss_mb": peak, "seconds": seconds, "n_rows": report["input"]["n_rows"],
             "n_rows_used": report["input"]["n_rows_used"], "why": report["input"]["rows_used_why"],
             "embedder": report["embedding"]["model"], "max_rows": report["config"]["max_rows"],
@@ -143,6 +153,8 @@ def main() -> None:
     parser.add_argument("--real-model", action="store_true", help="the packaged all-MiniLM-L6-v2, not the fake")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "tecurate-big-tables"))
     parser.add_argument("--out", default=None, help="also write the markdown table here")
+    parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "big_tables.json"),
+                        help="the measured rows, for benchmarks/run.py's table of goals")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -169,6 +181,11 @@ def main() -> None:
                       f"({p1 / p0:.2f}x for {n1 / n0:.0f}x the rows)."]
     text = "\n".join(lines) + "\n"
     print(text)
+    Path(args.json).write_text(json.dumps({
+        "command": " ".join(["benchmarks/big_tables.py", *sys.argv[1:]]), "host": machine,
+        "load_after": os.getloadavg()[0],
+        "rows": {str(n): {"peak_rss_mb": peak, "seconds": sec, "runs": k, "n_rows_used": r["n_rows_used"],
+                          "embedder": r["embedder"]} for n, r, peak, sec, k in rows}}, indent=1) + "\n")
     if args.out:
         Path(args.out).write_text(text)
 

@@ -4,7 +4,8 @@ the table itself, since rows are serialized, embedded and written a window at a 
     .venv/bin/python benchmarks/embed_memory.py [--rows 250000,1000000] [--format npy,parquet]
 
 The embedder is a fast fake (dim 384, a vector looked up by a hash of the text, ~1 µs per text),
-registered as a backend, so the run measures tecurate's own memory, not a model's; a real model
+registered as the fp32 backend (``--precision fp32``: ``auto`` would pick int8, the real model, on a
+VNNI host), so the run measures tecurate's own memory, not a model's; a real model
 adds its own fixed ~0.5 GB. The table is synthetic (7 columns: numbers and categories, ~110
 characters of text per row), written to Parquet once per size. Peak RSS is ``wait4``'s of the
 command's process, started from a small launcher so this script's memory is not counted. For
@@ -111,7 +112,7 @@ def main() -> None:
             for suffix in args.format.split(","):
                 out = work / f"vectors.{suffix}"
                 entry[suffix] = measure(_EMBED, "embed", str(table), "--target", "label", "--no-cache", "--quiet",
-                                        "--output", str(out))
+                                        "--precision", "fp32", "--output", str(out))
                 entry[suffix]["output_mb"] = round(out.stat().st_size / 2**20, 1)
                 out.unlink()
             results["runs"][str(rows)] = entry

@@ -509,10 +509,41 @@ def render_goals(results: dict[str, Any]) -> list[str]:
         rows.append(("cold audit of 100k rows at defaults", "grid share measured; no stage superlinear",
                      f"largest measured: {largest['train_rows']:,} ID-train rows, fit share {largest['fit_share']:.0%} "
                      f"(section 6); 100k not measured", None if largest["train_rows"] < 100_000 else True))
+    rows += _scale_out_goals()
     lines = ["| figure | goal | measured | met |", "|---|---|---|---|"]
     lines += [f"| {figure} | {goal} | {measured} | {'not measured' if met is None else 'yes' if met else '**no**'} |"
               for figure, goal, measured, met in rows]
     return lines
+
+
+def _scale_out_goals() -> list[tuple[str, str, str, bool | None]]:
+    """Issue 10's goals, from the scripts that run on their own (they take long):
+    ``benchmarks/ray_engine.py --results benchmarks/ray_engine_50k.json`` and ``benchmarks/big_tables.py``."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+    ray_file, big_file = HERE / "ray_engine_50k.json", HERE / "big_tables.json"
+    if ray_file.exists():
+        ray = json.loads(ray_file.read_text())
+        for size, entry in ray.get("engines", {}).items():
+            local, remote = (_median(entry["times"][name]) for name in ("local", "ray"))
+            runs = len(entry["times"]["local"])
+            rows.append((f"`tecurate embed` of {int(size):,} rows, --engine ray (local Ray) vs local", "≤ 1.15x",
+                         f"{remote / local:.2f}x ({remote:.0f} s vs {local:.0f} s, medians of {runs}, load "
+                         f"{ray['load_before']:.1f} → {ray['load_after']:.1f})", remote / local <= 1.15))
+        nodes = ray.get("nodes")
+        if nodes:
+            one, two = (_median(nodes["times"][name]) for name in ("one node", "two nodes"))
+            rows.append((f"simulated two-node cluster vs one node ({nodes['rows']:,} rows, same cores)",
+                         "measured", f"{nodes['rows'] / two:.0f} vs {nodes['rows'] / one:.0f} rows/s "
+                         f"({one / two:.2f}x)", True))
+    if big_file.exists():
+        big = json.loads(big_file.read_text())["rows"]
+        peaks = {int(n): r["peak_rss_mb"] for n, r in big.items()}
+        rows.append(("peak RSS of a cold default audit (fake embedder)", "bounded, not growing with rows",
+                     "; ".join(f"{n:,} rows {mb:.0f} MB" for n, mb in sorted(peaks.items())),
+                     max(peaks.values()) <= 1.05 * peaks[min(peaks)]))
+    rows.append(("embed throughput, Ray GPU actors vs one local GPU process", "measured when a GPU is available",
+                 "not available (no GPU machine)", None))
+    return rows
 
 
 def _peak(runs: list[dict[str, Any]]) -> str:

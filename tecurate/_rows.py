@@ -8,6 +8,7 @@ from their records, so all commands see the same rows. Nothing here prints or ex
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -16,7 +17,9 @@ import pandas as pd
 from tecurate.config import AuditConfig
 from tecurate.data import (
     ID_TEST,
+    ChunkedFile,
     LoadedTable,
+    Pooled,
     Serializer,
     ShiftInfo,
     Source,
@@ -28,6 +31,8 @@ from tecurate.data import (
     id_keys,
     load_table,
     make_serializer,
+    open_chunked,
+    pooled_sample,
     prepare_target,
     read_table,
     row_keys,
@@ -60,6 +65,14 @@ class Loaded:
     """Each row's position in the input file (or frame), for the vectors the user brought."""
     vectors: Precomputed | None = None
     """``--embeddings`` / ``--embedding-col``: the te vectors of every input row; None: embed the rows."""
+    pooled: Pooled | None = None
+    """A long file read in two passes: ``frame`` holds only the rows some seed's ``--max-rows``
+    sample takes, and this each seed's sample; None: ``frame`` holds every row with a target."""
+
+    @property
+    def n_labelled(self) -> int:
+        """Rows of the input with a target (or unlabelled OOD rows), the sample's population."""
+        return self.target.codes.size if self.pooled is None else self.pooled.n_labelled
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,8 @@ def load(data: Source, config: AuditConfig) -> Loaded:
     Public with :func:`choose_rows` so that other commands (``simulate``) start from exactly the
     audit's rows."""
     chosen = vector_source(config)
+    if chosen is None and (pooled := _load_pooled(data, config)) is not None:
+        return pooled
     table, vector_columns = read_source(data, config)
     frame, ood_mask, ood_labelled = _with_ood_file(table, config)
     columns = audited_columns(frame, config, skipped=table.skipped)
@@ -98,6 +113,35 @@ def load(data: Source, config: AuditConfig) -> Loaded:
     serializer = make_serializer(config.template, columns)
     dropped = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
     return Loaded(table, frame, target, ood_mask, ood_labelled, serializer, tuple(dropped), positions, vectors)
+
+
+def _load_pooled(data: Source, config: AuditConfig) -> Loaded | None:
+    """A file longer than ``--max-rows`` read in two passes (:mod:`tecurate.data._chunked`): the
+    rows of each seed's sample only, so memory does not follow the row count. None where the
+    file is read whole: a frame in memory, stdin, gzip or JSONL, an ``--ood`` file or an ``--id-col``
+    (whose checks need every row), no more rows than ``--max-rows``."""
+    if not config.max_rows or config.ood_path or config.id_col or (file := chunked_file(data, config)) is None:
+        return None
+    pooled = pooled_sample(file, target=config.target, shift_col=config.shift_col,
+                           columns_of=lambda chunk: audited_columns(chunk, config, skipped=file.skipped),
+                           max_rows=config.max_rows, seeds=range(config.seed, config.seed + config.repeats))
+    if pooled is None:
+        return None
+    table = LoadedTable(frame=pooled.frame, path=file.path, sha256=file.sha256, n_rows=pooled.n_rows,
+                        n_columns=file.n_columns, input_format=file.input_format, skipped=file.skipped)
+    columns = audited_columns(pooled.frame, config, skipped=file.skipped)
+    target = pooled.target
+    dropped = [f"dropped {target.n_dropped_missing} rows with a missing target"] if target.n_dropped_missing else []
+    return Loaded(table, pooled.frame, target, None, True, make_serializer(config.template, columns), tuple(dropped),
+                  pooled.positions, pooled=pooled)
+
+
+def chunked_file(data: Source, config: AuditConfig) -> ChunkedFile | None:
+    """``data`` as a file read a chunk of rows at a time, without its ``--drop-cols``; None where
+    it is read whole (a frame in memory, stdin, gzip, JSONL, other encodings than UTF-8)."""
+    if not isinstance(data, (str, os.PathLike)) or os.fspath(data) == "-" or not os.path.isfile(data):
+        return None
+    return open_chunked(os.fspath(data), config.input_format, config.encoding, config.drop_cols)
 
 
 def read_source(data: Source, config: AuditConfig) -> tuple[LoadedTable, list[str]]:
@@ -136,16 +180,19 @@ def audited_columns(frame: pd.DataFrame, config: AuditConfig, *, skipped: tuple[
 
 def choose_rows(loaded: Loaded, config: AuditConfig) -> Rows:
     """Key the rows, sample, split, then keep only the rows some split holds."""
+    if loaded.pooled is not None and config.seed not in loaded.pooled.samples:  # a seed load() drew none for
+        loaded = _load_pooled(loaded.table.path, replace(config, repeats=1)) or load(loaded.table.path, config)
     keys, key_notes = _row_keys(loaded, config)
+    drawn = None if loaded.pooled is None else loaded.pooled.samples[config.seed]
     frame, codes, keys, ood_mask, taken = _sample(loaded.frame, loaded.target.codes, keys, loaded.ood_mask,
-                                                  config)
+                                                  config, drawn)
     sampled = taken is not None
     positions = loaded.positions if taken is None else loaded.positions[taken]
     splits = _split(frame, codes, keys, ood_mask, list(loaded.serializer.columns), config)
     unlabelled = frozenset() if loaded.ood_labelled else frozenset(splits.ood)
     notes = [*loaded.warnings, *key_notes, *_leakage(frame, codes, splits, loaded, config)]
     if sampled:
-        notes.append(f"sampled {len(frame)} of {loaded.target.codes.size} rows (--max-rows {config.max_rows})")
+        notes.append(f"sampled {len(frame)} of {loaded.n_labelled} rows (--max-rows {config.max_rows})")
     notes.extend(splits.shift.warnings)
     notes.extend(_absent_classes(codes[splits.id_train], loaded.target))
     if unlabelled:
@@ -162,8 +209,8 @@ def choose_rows(loaded: Loaded, config: AuditConfig) -> Rows:
 
 def _why(loaded: Loaded, config: AuditConfig, n_sampled: int, n_used: int) -> str:
     """Why the audit uses ``n_used`` rows, in words: the report's ``input.rows_used_why``."""
-    n_input = loaded.target.codes.size + loaded.target.n_dropped_missing
-    n_labelled = loaded.target.codes.size
+    n_labelled = loaded.n_labelled
+    n_input = n_labelled + loaded.target.n_dropped_missing
     parts = [f"{n_labelled} of {n_input} rows have a target" if n_labelled < n_input
              else f"all {n_input} rows have a target"]
     if not config.max_rows:
@@ -260,9 +307,13 @@ def _row_keys(loaded: Loaded, config: AuditConfig) -> tuple[np.ndarray, list[str
 
 
 def _sample(frame: pd.DataFrame, codes: np.ndarray, keys: np.ndarray, ood_mask: np.ndarray | None,
-            config: AuditConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+            config: AuditConfig, drawn: np.ndarray | None = None,
+            ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Bound the row count with a sample stratified by target and domain; the last value is the
-    rows sampled (None: all). It runs before any row is serialized or embedded."""
+    rows sampled (None: all). It runs before any row is serialized or embedded. ``drawn``: the
+    sample the chunked read drew already (rows of ``frame``)."""
+    if drawn is not None:
+        return frame.iloc[drawn].reset_index(drop=True), codes[drawn], keys[drawn], None, drawn
     if not config.max_rows or len(frame) <= config.max_rows:
         return frame, codes, keys, ood_mask, None
     domain = np.zeros(len(frame), dtype=np.int64)

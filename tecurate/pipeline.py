@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 
 from tecurate import __version__
-from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, load, read_source
+from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, chunked_file, load, read_source
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
 from tecurate.curation import Curated, curate, parse_curation
 from tecurate.data import (
+    ChunkedFile,
     Serializer,
     Source,
     make_serializer,
@@ -314,16 +315,35 @@ def embed_table_into(
     model = _LazyEmbedder(config, embedder)
     store = _embedding_cache(config)
     with open_engine(config.to_dict()) as engine:
-        frame, serializer = _table_rows(data, config)
-        total = len(frame)
-        infos = []
-        for start in range(0, total, EMBED_WINDOW) if total else (0,):
-            texts = _texts_of(frame, frame.iloc[start:start + EMBED_WINDOW], serializer, config)
+        total, windows = _text_windows(data, config)
+        infos, start = [], 0
+        for texts in windows:
             vectors, info = _embed(texts, model, config, store, engine,
                                    lambda stage, done, n, start=start: notify(stage, start + done, total))
             write(vectors, start, total)
             infos.append(info)
+            start += len(texts)
     return _over_windows(infos)
+
+
+def _text_windows(data: Source, config: AuditConfig) -> tuple[int, Iterator[list[str]]]:
+    """The row count and the rows' texts, a window at a time: a CSV or Parquet file is read a chunk
+    at a time (never whole; one pass first counts its rows and settles its dtypes) unless a curation
+    must see its rows; anything else is read whole, then cut into :data:`EMBED_WINDOW` rows."""
+    file = None if parse_curation(config.curations).operations else chunked_file(data, config)
+    total = sum(len(chunk) for chunk in file.chunks()) if file is not None else 0
+    if file is not None and total and file.whole_dtypes() is not None:
+        def chunked(file: ChunkedFile = file) -> Iterator[list[str]]:
+            serializer = None
+            for chunk in file.typed_chunks():
+                serializer = serializer or make_serializer(
+                    config.template, audited_columns(chunk, config, skipped=file.skipped))
+                yield serializer.serialize(chunk)
+        return total, chunked()
+    frame, serializer = _table_rows(data, config)
+    starts = range(0, len(frame), EMBED_WINDOW) if len(frame) else (0,)
+    return len(frame), (_texts_of(frame, frame.iloc[start:start + EMBED_WINDOW], serializer, config)
+                        for start in starts)
 
 
 def _over_windows(infos: list[EmbeddingInfo]) -> EmbeddingInfo:

@@ -260,3 +260,18 @@ def test_embed_on_an_existing_cluster_from_ray_address_writes_the_local_vectors(
     data = pq.read_table(out)
     vectors = np.stack(data.column("vector").to_numpy(zero_copy_only=False))
     np.testing.assert_array_equal(vectors, np.load(local))
+
+
+@pytest.mark.slow
+def test_a_ray_started_by_the_command_runs_its_workers_at_the_commands_priority(no_ray_left, monkeypatch):
+    """Ray's own default adds 15 to its workers' niceness; the engine's local Ray adds none."""
+    import ray
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    if mine > 19 - 15:
+        pytest.skip(f"at niceness {mine} Ray's default (+15, capped at 19) cannot be told from none")
+    with ENGINES["ray"].session({}) as session:
+        ray_module = session._connect()
+        worker = ray_module.get(ray_module.remote(num_cpus=0.5)(lambda: os.getpriority(os.PRIO_PROCESS, 0)).remote())
+    assert worker == mine and not ray.is_initialized()

@@ -23,7 +23,7 @@ def test_data_public_api_is_pinned():
     assert set(tecurate.data.__all__) == {
         "BUILTIN_TEMPLATES", "ColumnKind", "FRAME_FORMATS", "ID_TEST", "INPUT_FORMATS", "MAX_CLASSES", "LoadedTable", "OodSplit",
         "Serializer", "ShiftInfo", "Source", "Splits", "Target", "check_column", "check_columns", "column_kind", "column_texts",
-        "column_names",
+        "column_names", "ChunkedFile", "Pooled", "open_chunked", "pooled_sample",
         "feature_columns", "format_value", "id_keys", "load_table", "make_serializer", "prepare_target", "read_table",
         "row_keys", "split_by_column", "split_by_mask",
         "split_synthetic", "stratified_sample",

@@ -4,6 +4,7 @@ Nothing here knows about embeddings or models; every function raises :class:`Tec
 for input a user can fix, before any expensive stage runs.
 """
 
+from tecurate.data._chunked import Pooled, pooled_sample
 from tecurate.data._columns import ColumnKind, check_columns, column_kind
 from tecurate.data._keys import id_keys, row_keys
 from tecurate.data._load import (
@@ -14,7 +15,7 @@ from tecurate.data._load import (
     load_table,
     read_table,
 )
-from tecurate.data._projected import column_names
+from tecurate.data._projected import ChunkedFile, column_names, open_chunked
 from tecurate.data._serialize import BUILTIN_TEMPLATES, Serializer, column_texts, format_value, make_serializer
 from tecurate.data._split import (
     ID_TEST,
@@ -30,6 +31,7 @@ from tecurate.data._validate import MAX_CLASSES, Target, check_column, feature_c
 
 __all__ = [
     "BUILTIN_TEMPLATES",
+    "ChunkedFile",
     "ColumnKind",
     "FRAME_FORMATS",
     "ID_TEST",
@@ -37,6 +39,7 @@ __all__ = [
     "MAX_CLASSES",
     "LoadedTable",
     "OodSplit",
+    "Pooled",
     "Serializer",
     "ShiftInfo",
     "Source",
@@ -52,6 +55,8 @@ __all__ = [
     "id_keys",
     "load_table",
     "make_serializer",
+    "open_chunked",
+    "pooled_sample",
     "prepare_target",
     "read_table",
     "row_keys",

@@ -67,17 +67,31 @@ class Splits:
 def stratified_sample(strata: np.ndarray, max_rows: int, *, keys: np.ndarray, seed: int) -> np.ndarray:
     """Sample of `max_rows` positions keeping each stratum's share (for `--max-rows`).
 
-    Quotas use largest remainders; every stratum keeps at least one row when `max_rows` allows,
-    so a rare class does not vanish from a bounded CI run. Each stratum keeps its rows with the
-    smallest seeded keys, so rows added to or edited in a table change the sample only at the
-    margin; ties (identical rows) go by position.
+    Quotas: :func:`stratum_quotas`. Each stratum keeps its rows with the smallest seeded keys, so
+    rows added to or edited in a table change the sample only at the margin; ties (identical rows)
+    go by position.
     """
     strata = np.asarray(strata)
     n = len(strata)
     if max_rows >= n:
         return np.arange(n, dtype=np.int64)
     _, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
-    exact = counts * (max_rows / n)
+    quotas = stratum_quotas(counts, max_rows)
+    order = np.lexsort((seeded(keys, seed), inverse))  # by stratum, then by seeded key, then position
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    chosen = [order[start:start + q] for start, q in zip(starts, quotas, strict=True)]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def stratum_quotas(counts: np.ndarray, max_rows: int) -> np.ndarray:
+    """How many of `max_rows` rows each stratum (of `counts` rows, in stratum order) keeps: its share.
+
+    Largest remainders; every stratum keeps at least one row when `max_rows` allows, so a rare
+    class does not vanish from a bounded CI run. No quota exceeds `max_rows` (what lets the
+    chunked pass of :mod:`tecurate.data._chunked` keep no more rows of a stratum than that).
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    exact = counts * (max_rows / counts.sum())
     quotas = np.floor(exact).astype(np.int64)
     if len(counts) <= max_rows:
         quotas = np.maximum(quotas, 1)
@@ -91,10 +105,7 @@ def stratified_sample(strata: np.ndarray, max_rows: int, *, keys: np.ndarray, se
             quotas[i] += 1
     while quotas.sum() > max_rows:
         quotas[np.argmax(quotas)] -= 1
-    order = np.lexsort((seeded(keys, seed), inverse))  # by stratum, then by seeded key, then position
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    chosen = [order[start:start + q] for start, q in zip(starts, quotas, strict=True)]
-    return np.sort(np.concatenate(chosen)).astype(np.int64)
+    return quotas
 
 
 def split_by_column(

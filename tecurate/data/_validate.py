@@ -68,7 +68,21 @@ def prepare_target(
     codes_raw = codes_all[~missing]
     if pd.api.types.is_float_dtype(column.dtype):
         _check_integral(column.to_numpy(dtype=np.float64, na_value=np.nan)[~missing], target)
-    present = {label for label in labels if label is not None}
+    classes = target_classes({label for label in labels if label is not None}, target, max_classes=max_classes)
+    position = {label: i for i, label in enumerate(classes)}
+    lookup = np.array([position.get(label, -1) for label in labels], dtype=np.int64)
+    target_info = Target(
+        name=target,
+        classes=tuple(classes),
+        codes=lookup[codes_raw],
+        n_dropped_missing=int(missing.sum()),
+    )
+    return kept, target_info
+
+
+def target_classes(present: set[str], target: str, *, max_classes: int = MAX_CLASSES) -> list[str]:
+    """The classes of the labels ``present``, in order (numerically when every label is a number);
+    one class, or more than ``max_classes``, is not a classification to audit."""
     classes = sorted(present, key=_numeric_key if all(map(_is_number, present)) else None)
     if len(classes) == 1:
         raise TecurateError(
@@ -79,15 +93,7 @@ def prepare_target(
             f"target '{target}' has {len(classes)} classes (more than {max_classes}); "
             "tecurate audits classification — pick a categorical target or group its values"
         )
-    position = {label: i for i, label in enumerate(classes)}
-    lookup = np.array([position.get(label, -1) for label in labels], dtype=np.int64)
-    target_info = Target(
-        name=target,
-        classes=tuple(classes),
-        codes=lookup[codes_raw],
-        n_dropped_missing=int(missing.sum()),
-    )
-    return kept, target_info
+    return classes
 
 
 def _is_number(label: str) -> bool:

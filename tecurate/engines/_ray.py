@@ -64,6 +64,13 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+WORKER_NICENESS = 0
+"""Niceness a Ray started by the command adds to its workers: none, so the actors run at the
+command's own priority. Ray's default, 15, left them a fraction of the CPU the local engine gets
+wherever anything else runs (measured on a shared 2-core host: ``benchmarks/ray_engine.py``); a
+cluster the command joins keeps its own setting."""
+
+
 class RayEngine:
     """``--engine ray``; needs the ``tecurate[ray]`` extra."""
 
@@ -105,7 +112,7 @@ class RaySession:
             try:
                 if self._address in (None, "local"):
                     ray.init(address="local", num_cpus=machine_cpus(), include_dashboard=False,
-                             **quiet)
+                             _system_config={"worker_niceness": WORKER_NICENESS}, **quiet)
                     self._started = True
                 else:
                     ray.init(address=self._address, **quiet)
