@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.config import AuditConfig
 from tecurate.data import (
     ID_TEST,
@@ -42,6 +42,8 @@ from tecurate.grid import (
     encode_raw,
     find_leaks,
 )
+
+pd = lazy("pandas")
 
 
 @dataclass(frozen=True)

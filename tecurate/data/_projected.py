@@ -14,8 +14,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.data._load import (
     _GZIP_MAGIC,
     _PARQUET_MAGIC,
@@ -33,6 +33,8 @@ from tecurate.data._load import (
     read_table,
 )
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 _HEAD = 4096
 """Bytes read first from a file: enough to tell gzip, Parquet and UTF-16/32 text apart."""
