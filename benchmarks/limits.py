@@ -114,7 +114,7 @@ def credit_texts(n: int) -> list[str]:
 
 def padded_tokens(texts: list[str], batch_size: int, order: str = "chars") -> tuple[int, int]:
     """(padded, real) tokens of ``texts`` in the embed loop's batches: longest first by characters
-    (what :func:`tecurate.embedding.embed_texts` does) or by tokens."""
+    (what :func:`tecurate.embedding.embed_texts` did) or by tokens (what it does now)."""
     from tecurate.embedding import resolve_model
     from tecurate.embedding._onnx_fast import load_tokenizer
 
@@ -357,7 +357,7 @@ def render_batching(data: dict[str, Any]) -> list[str]:
         table.setdefault((backend, layout), {})[batch] = cell["rows_per_s"]
     for (backend, layout), by_batch in table.items():
         lines.append(f"| {backend} | {layout} | " + " | ".join(f"{by_batch[b]:,.1f}" if b in by_batch else "-" for b in ("16", "32", "64", "128")) + " |")
-    lines += ["", "Token-length bucketing (batch 64): padded tokens when the loop sorts by characters (today) "
+    lines += ["", "Token-length bucketing (batch 64): padded tokens when the loop sorts by characters (before) "
               "vs by tokens.", "", "| table | real tokens | padded, sorted by characters | padded, sorted by tokens | "
               "saving |", "|---|---:|---:|---:|---:|"]
     for label, b in data["bucketing"].items():

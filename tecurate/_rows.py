@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.config import AuditConfig
 from tecurate.data import (
     ID_TEST,
@@ -47,6 +47,8 @@ from tecurate.grid import (
     encode_raw,
     find_leaks,
 )
+
+pd = lazy("pandas")
 
 
 @dataclass(frozen=True)

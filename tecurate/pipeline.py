@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from tecurate import __version__
+from tecurate._lazy import lazy
 from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, chunked_file, load, read_source
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
@@ -55,6 +55,8 @@ from tecurate.grid import (
     sample_configs,
 )
 from tecurate.reporting import AuditReport
+
+pd = lazy("pandas")
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages are "embed" and "fit"."""

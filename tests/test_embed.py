@@ -32,6 +32,7 @@ from tecurate.embedding import (
     make_embedder,
     resolve_model,
 )
+from tecurate.embedding._tokens import TokenBudget
 from tecurate.errors import TecurateError
 
 
@@ -103,6 +104,30 @@ def test_misses_are_encoded_longest_first_in_chunks_of_a_few_batches():
     assert len(fake.calls) > 1 or len(texts) <= TEXTS_PER_CALL
     assert all(len(call) % 48 == 0 for call in fake.calls[:-1])  # whole batches per call
     assert all(len(call) <= max(48, TEXTS_PER_CALL) for call in fake.calls)
+
+
+def _word_budget(max_tokens: int) -> TokenBudget:
+    """A whitespace tokenizer: one token per word, so a text's tokens and characters disagree."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return TokenBudget(tokenizer, max_tokens)
+
+
+def test_misses_are_sorted_by_tokens_when_the_embedder_knows_its_tokenizer():
+    """Token-length bucketing: batches follow the tokens (capped at the model's cut), and the
+    vectors come back in input order, the same as with the character order."""
+    texts = ["w" * 40, "a b c d e f", "one two", "x y z", "q " * 15]
+    by_chars = FakeEmbedder()
+    by_tokens = FakeEmbedder()
+    by_tokens.token_budget = _word_budget(max_tokens=8)  # type: ignore[attr-defined]
+    plain, _ = embed_texts(texts, by_chars, batch_size=2)
+    bucketed, _ = embed_texts(texts, by_tokens, batch_size=2)
+    assert [t for call in by_chars.calls for t in call][0] == "w" * 40
+    # tokens 15 (cut to 8), 6, 3, 2; the 40 characters of "w" * 40 are one token
+    assert [t for call in by_tokens.calls for t in call] == ["q " * 15, "a b c d e f", "x y z", "one two", "w" * 40]
+    np.testing.assert_array_equal(bucketed, plain)
 
 
 def test_progress_starts_at_zero_and_ends_at_total():

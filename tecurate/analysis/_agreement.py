@@ -31,11 +31,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from tecurate._lazy import lazy
 from tecurate.analysis._line import probit
 from tecurate.analysis._records import REPRESENTATIONS, GridRun, ModelResult, is_labelled
 from tecurate.data import ID_TEST
+
+stats = lazy("scipy.stats")
 
 __all__ = [
     "AgreementFit",

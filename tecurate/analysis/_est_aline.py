@@ -12,10 +12,12 @@ Probits clip to [eps, 1 − eps] (``--probit-eps``) as in :func:`tecurate.analys
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
+from tecurate._lazy import lazy
 from tecurate.analysis._estimator import Estimator
 from tecurate.analysis._shift_data import ShiftData
+
+special = lazy("scipy.special")
 
 
 def _agreements(pred: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:

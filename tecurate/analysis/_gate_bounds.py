@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from math import sqrt
 from typing import Any
 
-from scipy.stats import norm
 
+from tecurate._lazy import lazy
 from tecurate.settings import Setting
+
+stats = lazy("scipy.stats")
 
 GATE_CONFIDENCE = Setting(
     "gate_confidence", 0.95, "One-sided confidence of the bounds the collapse gates hold to their limits "
@@ -33,7 +35,7 @@ REGRESSION_CONFIDENCE = 0.95
 
 def z_score(confidence: float) -> float:
     """The one-sided normal quantile of ``confidence`` (0 at 0.5: the bounds are the estimates)."""
-    return float(norm.ppf(confidence))
+    return float(stats.norm.ppf(confidence))
 
 
 def wilson(k: int, n: int, z: float) -> tuple[float, float]:

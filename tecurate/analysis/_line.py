@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+
+from tecurate._lazy import lazy
+
+stats = lazy("scipy.stats")
 
 __all__ = ["LineFit", "fit_line", "probit"]
 

@@ -32,13 +32,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from tecurate._lazy import lazy
 from tecurate.analysis._est_prior import PRIOR, bbse_prior, ood_prior, pcc_prior
 from tecurate.analysis._estimators import ESTIMATORS
 from tecurate.analysis._records import REPRESENTATIONS, GridRun, ModelResult, is_labelled
 from tecurate.analysis._shift_data import ShiftData, calibrate, fit_calibration
 from tecurate.data import ID_TEST
+
+stats = lazy("scipy.stats")
 
 __all__ = ["LEVEL", "N_RESAMPLES", "TECURATE", "OodModelEstimate", "OodSplitEstimate", "estimate_ood",
            "pseudo_shifts", "shift_data"]

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.curation._operation import Fitted, FitContext, whole_number
 from tecurate.curation._round import is_number_column
 from tecurate.curation._table import TextTable
+
+pd = lazy("pandas")
 
 WORDS = {2: ("low", "high"), 3: ("low", "medium", "high"), 4: ("low", "medium-low", "medium-high", "high"),
          5: ("very low", "low", "medium", "high", "very high")}

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.curation._bin import Bin
 from tecurate.curation._describe import Describe, read_descriptions
 from tecurate.curation._drop_ids import DropIds
@@ -26,6 +26,8 @@ from tecurate.curation._round import Round
 from tecurate.curation._table import TextTable
 from tecurate.data import Serializer
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 NONE = "none"
 """The curation that changes nothing: the serializer's own text."""

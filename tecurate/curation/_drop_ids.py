@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.curation._operation import Fitted, FitContext, WithoutParameter
 from tecurate.curation._table import TextTable
 from tecurate.data import column_kind
+
+pd = lazy("pandas")
 
 DISTINCT_SHARE = 0.9
 """A text column with at least this share of distinct values (on ID-train) is an identifier."""

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.curation._operation import Fitted, FitContext, WithoutParameter
 from tecurate.curation._table import TextTable
 from tecurate.data import column_kind
+
+pd = lazy("pandas")
 
 LEVELS = 32
 """Levels a text column keeps (like the raw route's one-hot cap)."""

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.curation._operation import Fitted, FitContext, whole_number
 from tecurate.curation._table import TextTable
+
+pd = lazy("pandas")
 
 
 def is_number_column(column: pd.Series) -> bool:

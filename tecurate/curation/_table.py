@@ -15,9 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.data import Serializer, column_texts, make_serializer
+
+pd = lazy("pandas")
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,15 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.data._keys import row_keys, seeded
 from tecurate.data._projected import ChunkedFile
 from tecurate.data._serialize import column_texts
 from tecurate.data._split import stratum_quotas
 from tecurate.data._validate import MAX_CLASSES, Target, _check_integral, check_column, target_classes
+
+pd = lazy("pandas")
 
 _NA = object()
 """Every missing shift value's one domain, as ``pd.factorize(use_na_sentinel=False)`` counts them."""

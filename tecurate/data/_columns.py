@@ -30,10 +30,12 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.data._serialize import column_texts
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 ColumnKind = Literal["numeric", "categorical"]
 

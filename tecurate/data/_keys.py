@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.data._serialize import column_texts, format_value
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 _HASH_KEY = "tecurate-rows-v1"
 """siphash key of the cell hashes (16 characters); changing it moves every row."""

@@ -29,14 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Union
 
-import pandas as pd
 
 if TYPE_CHECKING:
     import polars
     import pyarrow
 
+from tecurate._lazy import lazy
 from tecurate.data._columns import plain_columns
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 INPUT_FORMATS = ("csv", "parquet", "jsonl")
 """Formats `read_table` understands; `--input-format` takes one of these."""
@@ -44,7 +46,7 @@ INPUT_FORMATS = ("csv", "parquet", "jsonl")
 FRAME_FORMATS = ("pandas", "polars", "arrow")
 """What the report's ``input.format`` says of a table given in memory (:func:`read_frame`)."""
 
-Source = Union[str, "os.PathLike[str]", pd.DataFrame, "polars.DataFrame", "pyarrow.Table"]
+Source = Union[str, "os.PathLike[str]", "pd.DataFrame", "polars.DataFrame", "pyarrow.Table"]
 """What an audit reads: a file path, "-" for stdin, or a table in memory."""
 
 _EXTENSIONS = {

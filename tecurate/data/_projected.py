@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.data._load import (
     _GZIP_MAGIC,
     INPUT_FORMATS,
@@ -41,6 +41,8 @@ from tecurate.data._load import (
 )
 from tecurate.data._columns import plain_columns
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 _HEAD = 4096
 """Bytes read first from a file: enough to tell gzip, Parquet and UTF-16/32 text apart."""

@@ -40,9 +40,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 BUILTIN_TEMPLATES = ("sentence", "kv", "json")
 """Named templates; any other template string must contain `{column}` fields."""

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from sklearn.decomposition import PCA
 
+from tecurate._lazy import lazy
 from tecurate.data._keys import seeded
 from tecurate.data._serialize import format_value
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 ID_TEST = "id_test"
 """Name of the held-out in-distribution split; every other split name is an OOD split."""
@@ -314,6 +315,8 @@ def _first_component_scores(X: np.ndarray, seed: int) -> np.ndarray:
             "pass --shift-col or --ood"
         )
     Z = (X[:, varying] - X[:, varying].mean(axis=0)) / spread[varying]
+    from sklearn.decomposition import PCA
+
     pca = PCA(n_components=1, svd_solver="full", random_state=seed).fit(Z)
     loading = pca.components_[0]
     sign = 1.0 if loading[np.argmax(np.abs(loading))] >= 0 else -1.0

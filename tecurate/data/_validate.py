@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from tecurate._lazy import lazy
 from tecurate.data._columns import check_columns
 from tecurate.data._serialize import column_texts, format_value
 from tecurate.errors import TecurateError
+
+pd = lazy("pandas")
 
 MAX_CLASSES = 50
 """Most classes a target may have; beyond this it is more likely an id or a number than a label."""

@@ -13,7 +13,7 @@ import numpy as np
 import tecurate.embedding._cpu_threads as cpu_encode
 from tecurate._signals import Interrupted
 from tecurate.embedding._store import ContentStore, text_key
-from tecurate.embedding._tokens import Truncation
+from tecurate.embedding._tokens import Truncation, text_lengths
 from tecurate.errors import TecurateError
 
 DEFAULT_BATCH_SIZE = 64
@@ -117,7 +117,8 @@ def embed_texts(
 ) -> tuple[np.ndarray, EmbeddingInfo]:
     """Embed ``texts`` in input order, encoding each distinct text once and only on a cache miss.
 
-    Misses are sorted by length (longest first) before batching: similar lengths cut padding,
+    Misses are sorted by length (longest first; tokens where the embedder knows its tokenizer,
+    else characters: :func:`text_lengths`) before batching: similar lengths cut padding,
     and an out-of-memory batch fails at once rather than at the end. ``progress(done, total)``
     counts distinct texts (cache hits included); it is called with ``done=0`` first, after each
     encoded chunk, and finally with ``done == total``.
@@ -209,7 +210,8 @@ def _encode_misses(unique: list[str], missing: list[int], vectors: np.ndarray, k
     interrupt becomes :class:`Interrupted` with ``kept`` = (rows stored, or finished without a
     cache; rows missing; whether a cache keeps them), after the flush.
     """
-    missing.sort(key=lambda row: -len(unique[row]))
+    lengths = text_lengths([unique[row] for row in missing], embedder)
+    missing[:] = [missing[i] for i in np.argsort(-lengths, kind="stable")]
     step = max(1, TEXTS_PER_CALL // batch_size) * batch_size
     groups = [np.asarray(missing[start : start + step], dtype=np.intp) for start in range(0, len(missing), step)]
     pending: list[int] = []

@@ -16,6 +16,8 @@ torch-assisted :class:`OnnxEncoder` below.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import logging
 import tempfile
 import warnings
@@ -57,20 +59,20 @@ _INSTALL_HINT = "--precision int8 and the ONNX backends need onnxruntime and onn
 
 
 def require_extra() -> None:
-    """Fail before any model is loaded when the optional packages are missing."""
-    _onnxruntime()
+    """Fail before any model is loaded when the optional packages are missing; finding them is
+    enough (importing onnx alone costs ~1 s, and a warm audit never quantizes)."""
+    if any(importlib.util.find_spec(name) is None for name in ("onnxruntime", "onnx")):
+        raise TecurateError(_INSTALL_HINT)
 
 
 def int8_identity(base_identity: str) -> str:
     """Cache identity of the int8 vectors: the fp32 identity plus recipe and quantizer version."""
-    ort = _onnxruntime()
-    return f"{base_identity}:precision=int8:{QUANTIZATION}:onnxruntime={ort.__version__}"
+    return f"{base_identity}:precision=int8:{QUANTIZATION}:onnxruntime={_runtime_version()}"
 
 
 def fp32_identity(base_identity: str) -> str:
     """Cache identity of the ONNX fp32 vectors: another runtime's arithmetic, its own entries."""
-    ort = _onnxruntime()
-    return f"{base_identity}:precision=fp32:{FP32_EXPORT}:onnxruntime={ort.__version__}"
+    return f"{base_identity}:precision=fp32:{FP32_EXPORT}:onnxruntime={_runtime_version()}"
 
 
 def _artifact(model: SentenceTransformer, identity: str, quantize: bool, cache: ContentStore | None) -> bytes:
@@ -238,11 +240,18 @@ def _session(ort: Any, data: bytes) -> Any:
 
 def _onnxruntime() -> Any:
     try:
-        import onnx  # noqa: F401 - the quantizer needs it; fail here, not halfway through
         import onnxruntime
     except ImportError as exc:
         raise TecurateError(_INSTALL_HINT) from exc
     return onnxruntime
+
+
+def _runtime_version() -> str:
+    """onnxruntime's version from its metadata: a cache lookup needs no runtime imported."""
+    try:
+        return importlib.metadata.version("onnxruntime")
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise TecurateError(_INSTALL_HINT) from exc
 
 
 @contextmanager

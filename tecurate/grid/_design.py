@@ -22,7 +22,6 @@ from math import ceil, log2, prod
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 DESIGN = "scrambled-sobol"
 """The design's name, as the report records it."""
@@ -44,6 +43,8 @@ def design_points(grid: Mapping[str, Sequence[Any]], n: int, seed: int = DESIGN_
     names = sorted(grid)
     if n >= grid_size(grid):
         return [dict(zip(names, combo)) for combo in product(*(grid[name] for name in names))]
+    from scipy.stats import qmc
+
     sizes = np.array([len(grid[name]) for name in names])
     sobol = qmc.Sobol(d=len(names), scramble=True, seed=seed)
     chosen: dict[tuple[int, ...], None] = {}

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sklearn.base import ClassifierMixin
+if TYPE_CHECKING:
+    from sklearn.base import ClassifierMixin
 
-Builder = Callable[[dict[str, Any], int], ClassifierMixin]
+Builder = Callable[[dict[str, Any], int], "ClassifierMixin"]
 """``build(settings, seed)``: a fresh estimator; it imports its library itself, so a run that
 does not use the family never pays for the import."""
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from tecurate._lazy import lazy
 from tecurate.data import column_kind
+
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+
+pd = lazy("pandas")
 
 MAX_CATEGORIES = 32
 """Per-column one-hot width cap; rarer levels share one 'infrequent' column."""
@@ -69,6 +71,11 @@ def _as_text(frame: pd.DataFrame) -> np.ndarray:
 
 def raw_encoder(df: pd.DataFrame, columns: Sequence[str]) -> ColumnTransformer:
     """An unfitted encoder for ``df[columns]`` producing a dense float32 matrix."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
     numeric, categorical = split_column_kinds(df, columns)
     parts = []
     if numeric:

@@ -16,7 +16,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 from threadpoolctl import threadpool_limits
 
 from tecurate.analysis import (
@@ -258,6 +257,8 @@ def fit_in_threads(tasks: Sequence[tuple[ModelConfig, str]], *, features: Mappin
     again) and the copy of the feature matrices (credit_data grid on 2 shared cores, medians of 3 in
     two sessions: 6.6-8.0 s with threads, 16.5-17.1 s with loky processes, 12.2-12.3 s sequential).
     """
+    from joblib import Parallel, delayed, effective_n_jobs
+
     workers = min(effective_n_jobs(n_jobs), len(tasks)) if tasks else 1
     # One limit for the whole grid: the per-fit limit alone would be lifted by the first thread
     # to finish while the other is still fitting.

@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+
+from tecurate._lazy import lazy
+
+pd = lazy("pandas")
 
 MIN_COVERAGE = 0.9
 """Share of ID-test rows a learned lookup must cover to count as generalizing."""

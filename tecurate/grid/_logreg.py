@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sklearn.base import ClassifierMixin
+from typing import TYPE_CHECKING, Any
 
 from tecurate.grid._family import Family
+
+if TYPE_CHECKING:
+    from sklearn.base import ClassifierMixin
 
 
 def build(settings: dict[str, Any], seed: int) -> ClassifierMixin:

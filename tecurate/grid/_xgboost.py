@@ -5,11 +5,12 @@ It stops early on a tenth of the training rows (``eval_set``), the same rows for
 
 from __future__ import annotations
 
-from typing import Any
-
-from sklearn.base import ClassifierMixin
+from typing import TYPE_CHECKING, Any
 
 from tecurate.grid._family import Family
+
+if TYPE_CHECKING:
+    from sklearn.base import ClassifierMixin
 
 
 def build(settings: dict[str, Any], seed: int) -> ClassifierMixin:

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 
 from tecurate.analysis import split_metrics
 from tecurate.data import ID_TEST
@@ -116,6 +115,8 @@ def run_loops(pool: Pool, representations: Sequence[str], configs: Sequence[Mode
               fractions: Sequence[float], schedules: Sequence[Schedule], settings: LoopSettings, *,
               n_jobs: int = -1, progress: Callable[[int, int], None] | None = None) -> list[Trajectory]:
     """Every route × configuration × α × schedule, in that order whatever order they finish in."""
+    from joblib import Parallel, delayed, effective_n_jobs
+
     notify = progress or (lambda done, total: None)
     starts = [(rep, ci) for rep in representations for ci in range(len(configs))]
     chains = [(rep, ci, ai, si) for rep, ci in starts for ai in range(len(fractions)) for si in range(len(schedules))]
