@@ -340,7 +340,8 @@ def _text_windows(data: Source, config: AuditConfig) -> tuple[int, Iterator[list
             for chunk in file.typed_chunks():
                 serializer = serializer or make_serializer(
                     config.template, audited_columns(chunk, config, skipped=file.skipped))
-                yield serializer.serialize(chunk)
+                for start in range(0, len(chunk), EMBED_WINDOW):
+                    yield serializer.serialize(chunk.iloc[start:start + EMBED_WINDOW])
         return total, chunked()
     frame, serializer = _table_rows(data, config)
     starts = range(0, len(frame), EMBED_WINDOW) if len(frame) else (0,)
