@@ -231,12 +231,18 @@ def _count_bounds(rise: Rise, report: Mapping[str, Any], scope: str, z: float) -
 
 def _spread_bounds(rise: Rise, report: Mapping[str, Any], scope: str, z: float) -> tuple[float, float] | None:
     """(min, max) of the figure over a ``--repeats`` report's seeds; None for one seed."""
+    return None if rise.spread is None else _seed_range(report, *rise.spread, scope)
+
+
+def _seed_range(report: Mapping[str, Any], figure: str, representation: str | None,
+                split: str | None) -> tuple[float, float] | None:
+    """(min, max) of a headline figure over a ``--repeats`` report's seeds (``stability.figures``);
+    None for one seed or a figure it lacks."""
     stability = report.get("stability")
-    if rise.spread is None or not isinstance(stability, Mapping):
+    if not isinstance(stability, Mapping):
         return None
-    figure, representation = rise.spread
     for spread in stability.get("figures", ()):
-        if (spread.get("figure"), spread.get("representation"), spread.get("split")) == (figure, representation, scope):
+        if (spread.get("figure"), spread.get("representation"), spread.get("split")) == (figure, representation, split):
             low, high = spread.get("min"), spread.get("max")
             return None if low is None or high is None else (float(low), float(high))
     return None
@@ -305,7 +311,7 @@ def _verdict_check(old_report: Mapping[str, Any], new_report: Mapping[str, Any],
     message = f"verdict {old} -> {new}" + (" (worse)" if worse else "")
     if worse and _statuses_overlap(old_report, new_report):
         worse = False
-        message += "; within the seeds' spreads (some old seed's verdict was as severe)"
+        message += "; within the seeds' spreads (some new seed's verdict is no worse than some old seed's)"
     if worse:
         flipped = _worsened_gates(old_report, new_report)
         bounded = [gate for gate in flipped if gate != STABILITY_GATE]
@@ -342,19 +348,11 @@ def _statuses_overlap(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 
 
 def _spreads_overlap(figure: str, group: str, split: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    """Whether an entry's flag (0/1 per seed in ``stability.figures``) was on in some old seed
-    or is off in some new one: then its flip between the reported seeds is the seeds' noise.
-    False unless both reports were made with ``--repeats``."""
-    ranges = []
-    for report in (old, new):
-        stability = report.get("stability")
-        found = next((f for f in (stability.get("figures", ()) if isinstance(stability, Mapping) else ())
-                      if (f.get("figure"), f.get("representation"), f.get("split")) == (figure, group, split)), None)
-        if found is None or found.get("min") is None or found.get("max") is None:
-            return False
-        ranges.append((float(found["min"]), float(found["max"])))
-    (_, old_high), (new_low, _) = ranges
-    return new_low <= old_high
+    """Whether an entry's flag (0/1 per seed) was on in some old seed or is off in some new one:
+    then its flip between the reported seeds is the seeds' noise. False unless both reports were
+    made with ``--repeats``."""
+    before, after = _seed_range(old, figure, group, split), _seed_range(new, figure, group, split)
+    return before is not None and after is not None and after[0] <= before[1]
 
 
 def _within_noise(gate: str, checks: list[Check]) -> bool:
