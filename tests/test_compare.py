@@ -271,3 +271,74 @@ def test_the_comparison_is_plain_json_data(report):
     assert set(data) == {"old", "new", "thresholds", "checks", "notes", "status", "exit_code"}
     assert data["thresholds"] == {"collapse_rate": 0.05, "te_only_collapse_rate": 0.05, "accuracy_gap": 0.05,
                                   "truncated_share": 0.05}
+
+
+def _repeated(report, statuses, figures=()):
+    """The report as a ``--repeats`` one: these per-seed verdicts and stability figures."""
+    out = copy.deepcopy(report)
+    out["stability"] = {"repeats": len(statuses), "statuses": list(statuses), "figures": list(figures)}
+    return out
+
+
+def _flag_spread(rep, split, low, high):
+    return {"figure": "spurious", "representation": rep, "split": split, "min": low, "max": high}
+
+
+@pytest.mark.parametrize("old_high, new_low, regressed", [
+    (1.0, 1.0, False),  # some old seed already had the line spurious: the reported seeds' flip is noise
+    (0.0, 0.0, False),  # some new seed has it not spurious
+    (0.0, 1.0, True),   # every new seed flags it and no old seed did
+])
+def test_with_repeats_a_newly_spurious_line_regresses_only_beyond_the_seeds_flags(report, old_high, new_low,
+                                                                                   regressed):
+    old = _with_gate(report, "spurious_aotl", "pass", "pass")
+    new = _with_gate(report, "spurious_aotl", "fail", "fail")
+    split = next(iter(new["aotl"]["te"]))
+    old["aotl"]["te"][split]["spurious"], new["aotl"]["te"][split]["spurious"] = False, True
+    single = _check(compare_reports(old, new), "spurious_aotl", f"te {split}")
+    assert single.status == "fail"  # one seed each: no spread to weigh the flip with
+    old = _repeated(old, ["pass"] * 3, [_flag_spread("te", split, 0.0, old_high)])
+    new = _repeated(new, ["fail"] * 3, [_flag_spread("te", split, new_low, 1.0)])
+    check = _check(compare_reports(old, new), "spurious_aotl", f"te {split}")
+    assert (check.status == "fail") == regressed
+    assert ("within the seeds' spreads" in check.message) == (not regressed)
+
+
+@pytest.mark.parametrize("old_statuses, new_statuses, regressed", [
+    (["pass", "pass", "fail"], ["fail", "fail", "fail"], False),  # an old seed failed already
+    (["pass", "warn", "pass"], ["warn", "fail", "fail"], False),  # a new seed is no worse than an old one
+    (["pass", "warn", "pass"], ["fail", "fail", "fail"], True),   # every new seed is worse than every old one
+])
+def test_with_repeats_a_worse_verdict_regresses_only_beyond_the_seeds_verdicts(report, old_statuses, new_statuses,
+                                                                                regressed):
+    old = _with_gate(report, "spurious_aotl", "pass", "pass")  # a gate compare cannot bound
+    new = _with_gate(report, "spurious_aotl", "fail", "fail")
+    assert _check(compare_reports(old, new), "verdict", "report").status == "fail"
+    verdict = _check(compare_reports(_repeated(old, old_statuses), _repeated(new, new_statuses)), "verdict", "report")
+    assert (verdict.status == "fail") == regressed
+    assert ("within the seeds' spreads" in verdict.message) == (not regressed)
+
+
+def test_the_stability_gate_getting_worse_is_no_regression(report):
+    """It says the new report's seeds disagree: the noise itself, not a worse audit."""
+    old = _with_gate(report, "spurious_aotl", "pass", "pass")
+    new = copy.deepcopy(old)
+    old["verdict"]["gates"].append({"gate": "stability", "status": "pass", "message": "stable", "value": 0.0,
+                                    "threshold": 0.0})
+    new["verdict"]["gates"].append({"gate": "stability", "status": "warn", "message": "unstable", "value": 0.5,
+                                    "threshold": 0.0})
+    new["verdict"]["status"] = "warn"
+    verdict = _check(compare_reports(old, new), "verdict", "report")
+    assert verdict.status == "pass"
+    next(g for g in new["verdict"]["gates"] if g["gate"] == "spurious_aotl")["status"] = "warn"  # unbounded, worse
+    assert _check(compare_reports(old, new), "verdict", "report").status == "fail"
+
+
+def test_compare_notes_a_single_seed_report(report):
+    def notes(old, new):
+        return [n for n in compare_reports(old, new).notes if "one seed" in n]
+    repeated = _repeated(report, ["pass"] * 3)
+    both = notes(report, report)
+    assert len(both) == 1 and "the old and new reports have one seed" in both[0]
+    assert "the new report has one seed" in notes(repeated, report)[0] and "--repeats 3" in notes(repeated, report)[0]
+    assert not notes(repeated, repeated)

@@ -2,7 +2,8 @@
 
     .venv/bin/python validation/noise.py                 # the committed run (validation/RESULTS.md §7)
     .venv/bin/python validation/noise.py --append 0.02   # also: the same table with 2% rows appended
-    .venv/bin/python validation/noise.py --healthy-only  # only compare on the healthy tables (HEALTHY)
+    .venv/bin/python validation/noise.py --healthy-only  # only compare on the healthy tables (HEALTHY),
+                                                         # single seed and --repeats 2 / 3
 
 Four real tables (``run_validation.DATASETS``) × five seeds, real embedding model, ``--max-rows
 2000``. Every audit goes through the library (``audit``) with the embedding and fit caches; the
@@ -38,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from itertools import permutations
+from itertools import combinations, permutations
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 import tecurate.pipeline as pipeline  # noqa: E402
 from tecurate import AuditConfig, audit  # noqa: E402
-from tecurate.analysis import GATES, GateContext, PairedSummary, analyze, summarize  # noqa: E402
+from tecurate.analysis import GATES, GateContext, PairedSummary, analyze, assess_stability, summarize  # noqa: E402
 from tecurate.data import ID_TEST  # noqa: E402
 from tecurate.embedding import SentenceTransformerEmbedder  # noqa: E402
 from tecurate.grid import FAMILIES, ModelConfig  # noqa: E402
@@ -220,7 +221,8 @@ def collect_healthy(runner: Runner, seeds: Sequence[int]) -> dict[str, dict[str,
         features = [c for c in frame.columns if c not in (d.target, d.shift_col)]
         NUMBERLESS[d.name] = not any(_NUMBER.search(str(v)) for v in frame[features].to_numpy().ravel())
         out[d.name] = {
-            "base": [reanalyzed(runner.report(d, f"design{n}", s, n_configs=n), k) for s in seeds],
+            "base": [reanalyzed(runner.report(d, f"design{n}", s, n_configs=n), k)
+                     for s in range(max(len(seeds), 2 * max(runner.args.repeats_k)))],
             "truncated": [reanalyzed(runner.report(d, f"design{n} truncated", s, n_configs=n, degrade=True), k)
                           for s in degraded],
             "noised": [reanalyzed(runner.report(d, f"design{n} noised", s, n_configs=n, noised=True), k)
@@ -377,6 +379,8 @@ def main() -> None:
                         help="seeds of the degraded audits on the healthy tables (HEALTHY)")
     parser.add_argument("--healthy-only", action="store_true",
                         help="only the section on the healthy tables (skips the four tables of section 7)")
+    parser.add_argument("--repeats-k", type=int, nargs="+", default=[2, 3],
+                        help="--repeats K judged on the healthy tables (base audits at seeds 0..2K-1)")
     parser.add_argument("--collect-only", action="store_true")
     args = parser.parse_args()
     runner = Runner(args)
@@ -387,6 +391,7 @@ def main() -> None:
         return
     sections = [] if args.healthy_only else [report(runs, args, runner)]
     sections.append(HEALTHY_HEADING + healthy_section(healthy, args))
+    sections.append(REPEATS_HEADING + repeats_section(healthy, args))
     text = "\n\n".join(sections)
     print(text)
     if args.out:
@@ -466,7 +471,7 @@ def healthy_section(runs: dict[str, dict[str, list[AuditReport]]], args: argpars
     for label, judge in judges.items():
         totals = {"false": [0, 0], "truncated": [0, 0], "noised": [0, 0]}
         for name, conditions in runs.items():
-            base = conditions["base"]
+            base = conditions["base"][: args.seeds]
             size = {c: np.median([median_accuracy(r, "te") for r in reports]) for c, reports in conditions.items()}
             raw = np.median([median_accuracy(r, "raw") for r in base])
             te_only = np.median([r.summary.paired[ID_TEST].te_only_collapse_rate for r in base])
@@ -504,6 +509,48 @@ def healthy_section(runs: dict[str, dict[str, list[AuditReport]]], args: argpars
                   "false regressions (other seed; ordered pairs)", "truncated: Δ median te accuracy",
                   "truncated caught (base × degraded seeds)", "noised: Δ median te accuracy",
                   "noised caught (base × degraded seeds)"], rows)
+
+
+REPEATS_HEADING = "### compare between `--repeats` reports\n\n"
+
+
+def repeated(reports: Sequence[AuditReport]) -> AuditReport:
+    """The ``--repeats`` report of these single-seed audits, exactly as the pipeline combines them."""
+    first = reports[0].config
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in first.items()
+             if k in AuditConfig.__dataclass_fields__}
+    return assess_stability(list(reports), replace(AuditConfig(**given), repeats=len(reports)))
+
+
+def repeats_section(runs: dict[str, dict[str, list[AuditReport]]], args: argparse.Namespace) -> str:
+    """compare between ``--repeats K`` reports on disjoint seed sets (a change of data moves the
+    split as a seed does), and base K-sets against degraded K-sets of seeds 0..2."""
+    rows = []
+    for k in args.repeats_k:
+        totals = {"false": [0, 0], "truncated": [0, 0], "noised": [0, 0]}
+        for name, conditions in runs.items():
+            sets = list(combinations(range(len(conditions["base"])), k))
+            base = {ss: repeated([conditions["base"][i] for i in ss]) for ss in sets}
+            pairs = [(base[a], base[b]) for a, b in permutations(sets, 2) if not set(a) & set(b)]
+            found = [regression(a, b) for a, b in pairs]
+            behind = sorted({c for f in found for c in f})
+            false = sum(map(bool, found))
+            totals["false"][0] += false
+            totals["false"][1] += len(pairs)
+            cells = [f"--repeats {k}", name, f"{false}/{len(pairs)}" + (f" ({', '.join(behind)})" if behind else "")]
+            for condition in ("truncated", "noised"):
+                degraded = [repeated(ds) for ds in combinations(conditions[condition], k)]
+                hits = sum(bool(regression(b, d)) for b in base.values() for d in degraded)
+                n = len(base) * len(degraded)
+                noop = condition == "noised" and NUMBERLESS.get(name, False)
+                if not noop:
+                    totals[condition][0] += hits
+                    totals[condition][1] += n
+                cells.append(("no-op: " if noop else "") + f"{hits}/{n}")
+            rows.append(cells)
+        rows.append([f"--repeats {k}", "all", *(f"{h}/{n} ({h / n:.0%})" for h, n in totals.values())])
+    return table(["compare", "table", "false regressions (disjoint seed sets, ordered pairs)",
+                  "truncated caught (base × degraded sets)", "noised caught (base × degraded sets)"], rows)
 
 
 def cost_section(runner: Runner, args: argparse.Namespace) -> str:

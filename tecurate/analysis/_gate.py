@@ -105,6 +105,10 @@ class Flag:
     gate: str | None = None
     """A gate that decides on more than the entries' flags: a newly flagged entry is a regression
     only when that gate's status got worse too (else a note in the check's message)."""
+    spread: str | None = None
+    """The flag's figure in a ``--repeats`` report's ``stability`` section (0/1 per seed, keyed by
+    group and split): between two such reports a newly flagged entry is a regression only when
+    every new seed flags it and no old seed did."""
 
 
 Watch = Rise | Flag

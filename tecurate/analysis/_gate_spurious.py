@@ -73,7 +73,7 @@ class SpuriousAotl:
     settings = (SPURIOUS_SUPPORT, SPURIOUS_RESAMPLES)
     per_route = True
     watches = (Flag("spurious_aotl", "accuracy-on-the-line", ("aotl",), "spurious", "reasons",
-                    gate="spurious_aotl"),)
+                    gate="spurious_aotl", spread="spurious"),)
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         need = ctx.config.spurious_support
