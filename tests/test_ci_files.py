@@ -73,6 +73,8 @@ def test_the_example_workflow_uses_the_action_and_compares_base_and_head():
     assert audits["base"]["with"]["data"].startswith("base/")
     assert all(step["with"]["fail-on-gate"] == "false" for step in audits.values())
     assert len({step["with"]["artifact-name"] for step in audits.values()}) == 2, "artifact names must differ"
+    assert all("--repeats 3" in step["with"]["args"] for step in audits.values()), \
+        "one seed a side: compare's bounds miss the split's noise (validation/RESULTS.md §7)"
     run = next(step for step in compare["steps"] if "tecurate compare" in step.get("run", ""))
     assert run["env"] == {"BASE_REPORT": "${{ steps.base.outputs.report }}",
                           "HEAD_REPORT": "${{ steps.head.outputs.report }}"}
