@@ -33,7 +33,8 @@ def peak_rss_mb(path: Path, skip: tuple[str, ...]) -> float:
     """Peak RSS growth (MB) of a fresh process reading ``path`` without the ``skip`` columns.
 
     VmHWM, not ``ru_maxrss``: Linux carries a parent's ``ru_maxrss`` over into the child it execs."""
-    code = ("from tecurate.data import read_table\n"
+    code = ("import pandas, pyarrow.csv, pyarrow.parquet\n"  # loaded on first use: their own size is not the read's
+            "from tecurate.data import read_table\n"
             "def hwm():\n"
             "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
             "    return int(line.split()[1]) / 1024\n"
