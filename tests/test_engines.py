@@ -275,3 +275,34 @@ def test_a_ray_started_by_the_command_runs_its_workers_at_the_commands_priority(
         ray_module = session._connect()
         worker = ray_module.get(ray_module.remote(num_cpus=0.5)(lambda: os.getpriority(os.PRIO_PROCESS, 0)).remote())
     assert worker == mine and not ray.is_initialized()
+
+
+@pytest.mark.slow
+def test_an_embedding_actor_encodes_on_its_threads_not_on_its_cpu_request(no_ray_left, monkeypatch):
+    """Ray sets OMP_NUM_THREADS to an actor's CPU request, half the threads it is given: the
+    torch-free encoders read it, and ran one thread where the local engine runs two."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+    def threads_seen_by_the_embedder() -> tuple[str | None, int]:
+        from tecurate.embedding._onnx_fast import cpu_threads
+        from tecurate.engines._ray import EmbedActor
+
+        before = os.environ.get("OMP_NUM_THREADS")
+        seen: list[int] = []
+
+        class Probe:
+            identity, dim = "probe", 1
+
+        def build(device: str) -> Probe:
+            seen.append(cpu_threads())
+            return Probe()
+
+        EmbedActor(build, "cpu", "probe", 1, 8, 2)
+        return before, seen[0]
+
+    with ENGINES["ray"].session({}) as session:
+        ray_module = session._connect()
+        before, seen = ray_module.get(ray_module.remote(num_cpus=1)(threads_seen_by_the_embedder).remote())
+    assert before == "1", "Ray gives the worker its CPU request as OMP_NUM_THREADS"
+    assert seen == 2

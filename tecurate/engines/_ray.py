@@ -260,10 +260,14 @@ class EmbedActor:
                  threads: int | None) -> None:
         import ray
 
-        if threads is not None and importlib.util.find_spec("torch") is not None:
-            import torch
+        if threads is not None:
+            # Ray sets OMP_NUM_THREADS to the actor's CPU request (half its threads, see _pool), and
+            # the torch-free encoders size their sessions from it: one thread, half the speed.
+            os.environ["OMP_NUM_THREADS"] = str(threads)
+            if importlib.util.find_spec("torch") is not None:
+                import torch
 
-            torch.set_num_threads(threads)
+                torch.set_num_threads(threads)
         self._embedder = build(device)
         if (self._embedder.identity, self._embedder.dim) != (identity, dim):
             raise TecurateError(f"a Ray worker's embedder is {self._embedder.identity} (dim {self._embedder.dim}), "
