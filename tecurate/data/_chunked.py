@@ -118,12 +118,17 @@ def _smallest(new: tuple[np.ndarray, np.ndarray, np.ndarray], old: tuple[np.ndar
               k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Of (stratum, seeded key, position) rows, the ``k`` of each stratum first by key, then position."""
     pair, key, position = new if old is None else (np.concatenate([o, n]) for o, n in zip(old, new, strict=True))
-    order = np.lexsort((position, key, pair))
-    ordered = pair[order]
-    starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    order, rank = _ranks(pair, key, position)
     chosen = order[rank < k]
     return pair[chosen], key[chosen], position[chosen]
+
+
+def _ranks(group: np.ndarray, key: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ordered by group, then key, then position, and each one's rank within its group."""
+    order = np.lexsort((position, key, group))
+    ordered = group[order]
+    starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
+    return order, np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
 
 
 def _draw(pair: np.ndarray, key: np.ndarray, position: np.ndarray, counts: Counter[int], code_of: np.ndarray,
@@ -140,8 +145,6 @@ def _draw(pair: np.ndarray, key: np.ndarray, position: np.ndarray, counts: Count
                       stratum_quotas(np.array([counts[p] for p in every[order].tolist()]), max_rows).tolist(),
                       strict=True))
     mine = stratum(pair)
-    ranked = np.lexsort((position, key, mine))
-    starts = np.r_[0, np.flatnonzero(mine[ranked][1:] != mine[ranked][:-1]) + 1]
-    chosen = [ranked[s:e][:quotas[int(mine[ranked[s]])]] for s, e in zip(starts, np.r_[starts[1:], len(ranked)],
-                                                                          strict=True)]
-    return np.sort(position[np.concatenate(chosen)]).astype(np.int64)
+    order, rank = _ranks(mine, key, position)
+    quota = np.array([quotas[g] for g in mine[order].tolist()], dtype=np.int64)
+    return np.sort(position[order[rank < quota]]).astype(np.int64)
