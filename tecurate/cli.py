@@ -97,7 +97,7 @@ def audit(
         check_outputs({"--output": output, "--html": html, "--junit": junit},
                       inputs=(data, resolved.ood_path, config))
 
-        from tecurate.pipeline import audit as run_audit
+        from tecurate.pipeline import reuse_or_audit as run_audit
 
         console = stderr()
         report = with_progress(console, quiet, lambda bars: run_audit(data, resolved, progress=bars)).to_dict()

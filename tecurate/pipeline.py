@@ -16,13 +16,13 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import numpy as np
 
 from tecurate import __version__
 from tecurate._lazy import lazy
+from tecurate._reuse import reuse_for
 from tecurate._rows import Loaded, Rows, audited_columns, choose_rows, chunked_file, load, read_source
 from tecurate.analysis import Analysis, GridRun, analyze, assess_stability, build_features, class_shares
 from tecurate.config import AUDIT_SETTINGS, BY_NAME, AuditConfig, coerce
@@ -54,7 +54,7 @@ from tecurate.grid import (
     encode_raw,
     sample_configs,
 )
-from tecurate.reporting import AuditReport
+from tecurate.reporting import AuditReport, created_now
 
 pd = lazy("pandas")
 
@@ -194,6 +194,24 @@ def audit(
             loaded = load(data, config)
         reports = audit_seeds(loaded, config, model, notify, clock, engine=engine)
     return reports[0] if config.repeats == 1 else assess_stability(reports, config)
+
+
+def reuse_or_audit(data: Source, config: AuditConfig, progress: Progress | None = None) -> AuditReport:
+    """What ``tecurate audit`` runs: the kept report of an identical audit (:mod:`tecurate._reuse`),
+    else :func:`audit`, whose report is then kept for the next one.
+
+    A reused report is plain data, like :meth:`AuditReport.load`'s (its ``to_dict`` is the
+    kept JSON); :func:`audit` always computes, so its parts are the dataclasses of a fresh report.
+    """
+    model = _LazyEmbedder(config, None)
+    reuse = reuse_for(data, config, _embedding_cache(config), model.get)
+    kept = None if reuse is None else reuse.load()
+    if kept is not None:
+        return kept
+    report = audit(data, config, progress=progress)
+    if reuse is not None:
+        reuse.keep(report)
+    return report
 
 
 def audit_seeds(loaded: Loaded, config: AuditConfig, embedder: Embedder | _LazyEmbedder | None,
@@ -486,7 +504,7 @@ def _report(config: AuditConfig, loaded: Loaded, rows: Rows, embedded: _Embedded
     shares = _class_shares(rows, len(target.classes), include_train=True)
     return AuditReport(
         tool_version=__version__,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=created_now(),
         input={"path": table.path, "sha256": table.sha256, "format": table.input_format,
                "n_rows": table.n_rows, "n_columns": table.n_columns, "n_rows_used": len(rows.codes),
                "sampled": rows.sampled, "rows_used_why": rows.why, "n_dropped_missing_target": target.n_dropped_missing,

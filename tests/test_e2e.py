@@ -22,12 +22,21 @@ def e2e_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e")
 
 
+def kept_reports(cache: Path) -> list[Path]:
+    """The reports an audit kept for reuse (``tecurate._reuse``) in a cache folder."""
+    return sorted(cache.rglob("report-*.json"))
+
+
 @pytest.fixture(scope="module")
 def runs(e2e_dir):
-    """The same audit twice against one cache folder: cold, then warm."""
+    """The same audit three times against one cache folder: cold; warm, with the kept report
+    removed first, so every text and fit comes from their caches; then reused as it is."""
     tmp = e2e_dir
     results = []
-    for name in ("cold", "warm"):
+    for name in ("cold", "warm", "reused"):
+        if name == "warm":
+            for path in kept_reports(tmp / "cache"):
+                path.unlink()
         out = tmp / f"{name}.json"
         result = CliRunner().invoke(app, ["audit", str(EXAMPLE), *ARGS, "--cache-dir", str(tmp / "cache"),
                                           "--output", str(out)])
@@ -57,18 +66,29 @@ def test_real_audit_completes_with_a_valid_report(runs):
 
 
 def test_warm_cache_hits_every_text_and_fit_and_reproduces_the_report(runs):
-    (_, cold), (_, warm) = runs
+    (_, cold), (_, warm), _ = runs
     assert cold["embedding"]["cache_hits"] == 0
     assert warm["embedding"]["cache_hits"] == warm["embedding"]["n_unique_texts"]
     assert warm["embedding"]["cache_misses"] == 0
     assert not any(model.get("cached") for model in cold["models"])
     assert all(model["cached"] for model in warm["models"])  # no model refitted either
-    for report in (cold, warm):
-        for model in report["models"]:
-            model.pop("cached", None)
-    assert cold["models"] == warm["models"]  # fit_seconds included: the cached fit's own time
+    def uncached(report: dict) -> list[dict]:
+        return [{key: value for key, value in model.items() if key != "cached"} for model in report["models"]]
+
+    assert uncached(cold) == uncached(warm)  # fit_seconds included: the cached fit's own time
     assert cold["aotl"] == warm["aotl"]
     assert cold["verdict"] == warm["verdict"]
+
+
+def test_an_identical_audit_reuses_the_kept_report_and_says_so(runs, e2e_dir):
+    (_, _), (_, warm), (result, reused) = runs
+    assert len(kept_reports(e2e_dir / "cache")) == 1
+    assert result.exit_code == warm["verdict"]["exit_code"]
+    assert reused["warnings"][0].startswith(f"reused the report of the identical audit of {warm['created_at']}")
+    assert reused["warnings"][1:] == warm["warnings"]
+    assert set(reused["timings"]) == {"reuse", "total"}
+    different = {key for key in warm if warm[key] != reused[key]}
+    assert different <= {"created_at", "timings", "warnings"}
 
 
 def test_embed_writes_the_real_models_vectors_and_reuses_the_cache(tmp_path):

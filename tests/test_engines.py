@@ -51,7 +51,7 @@ def comparable(report) -> dict:
 
 def test_public_api_is_exactly_all():
     assert set(tecurate.engines.__all__) == {"ENGINES", "BuildEmbedder", "Engine", "EngineRecord", "Session",
-                                             "open_engine"}
+                                             "machine_cpus", "open_engine"}
     assert ENGINES.names() == ("local", "ray")
 
 

@@ -20,7 +20,7 @@ from tecurate.reporting import AuditReport, dumps, write_atomic
 API = {"RENDERERS", "REPORT_CSS", "html_badge", "html_table", "ROUTE_COLORS", "ROUTE_LABELS", "SvgFrame", "escape_html", "plain_data", "command_report_dict", "packaged_schema", "svg_axes",
        "svg_line_key", "svg_ticks", "SCHEMA_VERSION", "AuditReport", "Check", "Comparison", "Renderer", "SafeConsole",
        "regression_limits", "audit_junit", "check_outputs", "compare_junit", "compare_reports", "comparison_line",
-       "comparison_summary", "dumps", "print_summary", "read_report", "render_html", "sanitize", "schema",
+       "comparison_summary", "created_now", "dumps", "print_summary", "read_report", "render_html", "sanitize", "schema",
        "summary", "verdict_exit_code", "verdict_line", "write_atomic", "write_outputs"}
 
 

@@ -11,7 +11,6 @@ encodings than UTF-8, stdin and pipes) goes there.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import io
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tecurate._digest import file_sha256
 from tecurate._lazy import lazy
 from tecurate.data._load import (
     _GZIP_MAGIC,
@@ -46,7 +46,6 @@ pd = lazy("pandas")
 
 _HEAD = 4096
 """Bytes read first from a file: enough to tell gzip, Parquet and UTF-16/32 text apart."""
-_CHUNK = 1 << 22
 CHUNK_ROWS = 1 << 16
 """Rows per chunk of :class:`ChunkedFile`: what its memory follows (a chunk of every column read)."""
 
@@ -222,14 +221,10 @@ def _read_head(path: str) -> bytes:
 
 
 def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
+        return file_sha256(path)
     except OSError as exc:
         raise TecurateError(f"cannot read input '{path}': {exc.strerror or exc}") from None
-    return digest.hexdigest()
 
 
 def _parquet_reader(path: str, label: str) -> tuple[list[str], Callable[[set[str]], pd.DataFrame]]:

@@ -16,7 +16,6 @@ no memory; only the rows the audit uses (after ``--max-rows``) become a float32 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tecurate._digest import file_sha256
 from tecurate.embedding._embed import EmbeddingInfo
 from tecurate.errors import TecurateError
 from tecurate.registry import Registry
@@ -120,7 +120,7 @@ class NpyFile:
         except (ValueError, OSError, EOFError) as exc:
             raise TecurateError(f"{what} is not a readable .npy matrix ({str(exc).splitlines()[0]})") from None
         check_matrix(matrix, n_rows, what)
-        return Precomputed(matrix, {"kind": "file", "path": value, "sha256": _sha256(value),
+        return Precomputed(matrix, {"kind": "file", "path": value, "sha256": file_sha256(value),
                                     "dtype": str(matrix.dtype), "dim": int(matrix.shape[1])})
 
 
@@ -167,14 +167,6 @@ def vector_source(settings: Any) -> tuple[VectorSource, str] | None:
 
 def _is_pattern(value: str) -> bool:
     return any(ch in value for ch in "*?[")
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_columns(data: Any, columns: list[str], what: str) -> dict[str, Any]:

@@ -8,6 +8,6 @@ the report is the same whatever ran it.
 """
 
 import tecurate.engines._engines  # noqa: F401 - registers the built-in engines
-from tecurate.engines._engine import ENGINES, BuildEmbedder, Engine, EngineRecord, Session, open_engine
+from tecurate.engines._engine import ENGINES, BuildEmbedder, Engine, EngineRecord, Session, machine_cpus, open_engine
 
-__all__ = ["ENGINES", "BuildEmbedder", "Engine", "EngineRecord", "Session", "open_engine"]
+__all__ = ["ENGINES", "BuildEmbedder", "Engine", "EngineRecord", "Session", "machine_cpus", "open_engine"]

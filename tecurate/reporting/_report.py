@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,7 +95,11 @@ class AuditReport:
         Its parts are the JSON's plain data (dicts and lists, not the dataclasses of a fresh
         report); ``to_dict`` gives back exactly the file's data, so it saves and renders the same.
         """
-        data = read_report(path)
+        return cls.from_dict(read_report(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditReport:
+        """The report of :meth:`to_dict`'s plain data (checked already: a read report, a cached one)."""
         classes = data["target"]["classes"]
         for model in data["models"]:
             for metrics in model["splits"].values():
@@ -166,6 +171,11 @@ def plain_data(value: Any, *, digits: int | None = None) -> Any:
             return None
         return value if digits is None else round(value, digits)
     return value
+
+
+def created_now() -> str:
+    """A report's ``created_at``: now, in UTC, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def dumps(data: Mapping[str, Any]) -> str:

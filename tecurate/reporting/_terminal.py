@@ -63,7 +63,7 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
 
 def collapse_table(report: Mapping[str, Any], route: str = "te") -> Table:
     """Collapse rates and median accuracy per split, raw vs ``route`` (te, or an extra route)."""
-    report = sanitize_data(report)
+    report = _safe(report, "summary")
     summary = report["summary"]
     reps = summary["representations"]
     pairs = summary["paired"] if route == "te" else summary.get("paired_routes", {}).get(route, {})
@@ -95,7 +95,7 @@ def route_tables(report: Mapping[str, Any]) -> list[Table]:
 
 def aotl_table(report: Mapping[str, Any]) -> Table:
     """Accuracy-on-the-line fits: all models vs healthy models, with the spurious flag."""
-    report = sanitize_data(report)
+    report = _safe(report, "aotl")
     table = Table(title="Accuracy-on-the-line (probit ID vs OOD accuracy)", title_justify="left")
     for header in ("route", "OOD split", "n", "r² all", "r² healthy", "collapsed", "spurious"):
         table.add_column(header, justify="left" if header in ("route", "OOD split", "spurious") else "right")
@@ -111,7 +111,7 @@ def aotl_table(report: Mapping[str, Any]) -> Table:
 def ood_tables(report: Mapping[str, Any]) -> list[Table]:
     """Label-free OOD accuracy: each estimator's error where the OOD rows have labels, tecurate's
     estimate with its interval for the best models where they have none."""
-    report = sanitize_data(report)
+    report = _safe(report, "ood_estimates")
     tables = []
     header, rows = mae_table(report)
     if rows:
@@ -133,7 +133,7 @@ def ood_tables(report: Mapping[str, Any]) -> list[Table]:
 
 
 def gates_table(report: Mapping[str, Any]) -> Table:
-    report = sanitize_data(report)
+    report = _safe(report, "verdict")
     table = Table(title="Gates", title_justify="left", show_header=False)
     table.add_column("status")
     table.add_column("gate")
@@ -144,6 +144,12 @@ def gates_table(report: Mapping[str, Any]) -> Table:
     return table
 
 
+def _safe(report: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The parts ``keys`` of ``report`` that a table shows, sanitized (the rest is left out: a
+    report's model list is most of its strings, and only its length is shown)."""
+    return {key: sanitize_data(report[key]) for key in keys if key in report}
+
+
 def _from_cache(models: list[dict[str, Any]]) -> str:
     """How many fits came from the fit cache (reports before it existed have no ``cached``)."""
     cached = sum(1 for model in models if model.get("cached"))
@@ -152,28 +158,29 @@ def _from_cache(models: list[dict[str, Any]]) -> str:
 
 def summary(report: Mapping[str, Any], written: Mapping[str, str] | None = None) -> Group:
     """The full terminal summary; ``written`` maps what was written ("JSON report") to where."""
-    report, written = sanitize_data(report), sanitize_data(written or {})
-    emb = report["embedding"]
-    shift = report["shift"]
+    shown, written = _safe(report, "input", "target", "shift", "embedding", "engine", "serialization", "warnings"), \
+        sanitize_data(written or {})
+    emb = shown["embedding"]
+    shift = shown["shift"]
     head = Text()
-    head.append(f"{report['input']['path']}", style="bold")
-    head.append(f"  {report['input']['n_rows_used']} rows, target '{report['target']['name']}' "
-                f"({len(report['target']['classes'])} classes), shift: {shift['description']}\n")
+    head.append(f"{shown['input']['path']}", style="bold")
+    head.append(f"  {shown['input']['n_rows_used']} rows, target '{shown['target']['name']}' "
+                f"({len(shown['target']['classes'])} classes), shift: {shift['description']}\n")
     source = emb.get("source")
     brought = None if not source else source.get("path") or ", ".join(source["columns"])
     head.append((f"embedding: your vectors from {brought} (dim {emb['dim']}, {source['dtype']}, {emb['n_texts']} rows)"
                  if brought else f"embedding: {emb['model']} (dim {emb['dim']}, {emb['n_unique_texts']} unique texts, "
                  f"{emb['cache_hits']} cache hits)") + f"  models: {len(report['models'])} fits"
                 f"{_from_cache(report['models'])}\n")
-    if (engine := report.get("engine")) and engine["name"] != "local":
+    if (engine := shown.get("engine")) and engine["name"] != "local":
         head.append(f"engine: {engine['name']} {engine['version'] or ''} ({engine['address']} cluster, "
                     f"{engine['nodes']} nodes, {engine['cpus']} CPUs, {engine['gpus']} GPUs, "
                     f"{engine['actors']} embedding actors)\n")
     head.append("example text: ", style="dim")
-    head.append(shorten(report["serialization"]["example"]))
+    head.append(shorten(shown["serialization"]["example"]))
     parts: list[Any] = [head, collapse_table(report), *route_tables(report), aotl_table(report), *ood_tables(report),
                         gates_table(report)]
-    for warning in report["warnings"]:
+    for warning in shown["warnings"]:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     parts += [Text(f"{what} written to {where}", style="dim") for what, where in written.items()]
     return Group(Panel(verdict_line(report), expand=False), *parts)

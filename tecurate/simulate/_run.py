@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
 from tecurate import __version__
 from tecurate.analysis import class_shares
 from tecurate.embedding import Embedder
 from tecurate.grid import sample_configs
+from tecurate.reporting import created_now
 from tecurate.simulate._data import load_pool
 from tecurate.simulate._loop import LoopSettings, run_loops
 from tecurate.simulate._report import SimulationReport, collapse_check, summarize
@@ -44,7 +44,7 @@ def simulate(path: str, config: Any, sim: Any, *, embedder: Embedder | None = No
     shared = config.to_dict()
     return SimulationReport(
         tool_version=__version__,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=created_now(),
         input=pool.input,
         config={**{name: shared[name] for name in SHARED}, **sim.to_dict()},
         target={"name": pool.target.name, "classes": list(classes), "n_classes": len(classes),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from tecurate.analysis import assess_stability
 from tecurate.curation import parse_curation
 from tecurate.embedding import Embedder
 from tecurate.errors import TecurateError
+from tecurate.reporting import created_now
 from tecurate.status import exit_code
 from tecurate.sweeps._report import Combination, SweepReport
 from tecurate.sweeps._score import TERMS, Spread, rank, score_terms
@@ -169,7 +169,7 @@ def _report(results: list[tuple[str, str, str, list[dict[str, Any]], dict[str, A
     finished = time.perf_counter()
     return SweepReport(
         tool_version=__version__,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=created_now(),
         input={k: first["input"][k] for k in ("path", "sha256", "format", "n_rows", "n_rows_used", "sampled")},
         config={**shared, **sweep_config.to_dict()},
         target={"name": first["target"]["name"], "classes": first["target"]["classes"],
