@@ -99,10 +99,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", None, "Embedding batch size.", "embedding", kind="int", optional=True, low=1,
             commands=(AUDIT, EMBED),
             shown_default="16 on CPU, two batches at a time (64 with int8); 256 on CUDA"),
-    Setting("cache_dir", None, "Cache folder for embeddings and model fits ($TECURATE_CACHE_DIR also "
-            "works).", "embedding", optional=True, commands=(AUDIT, EMBED),
+    Setting("cache_dir", None, "Cache folder for embeddings, model fits and the reports of audits, which an "
+            "identical audit (same input bytes, settings, model and code) reuses ($TECURATE_CACHE_DIR also works).", "embedding", optional=True, commands=(AUDIT, EMBED),
             shown_default="~/.cache/tecurate"),
-    Setting("use_cache", True, "Neither read nor write the embedding and model-fit caches.", "embedding",
+    Setting("use_cache", True, "Neither read nor write the caches (embeddings, model fits, reports).", "embedding",
             kind="bool", flag="--no-cache", commands=(AUDIT, EMBED)),
     Setting("families", default_families(), "Comma-separated model families.", "grid",
             kind="list", choices=_family_names, item="model family"),
