@@ -18,7 +18,8 @@ each id_test row (never seen by it) the weight p(OOD | x) / p(ID | x), clipped a
 self-normalised; a model's estimate is its weighted id_test accuracy, the weighted id_test class
 shares are a prior (fed to the label-shift machinery, or as IW-BBSE: BBSE solved with the
 IW-weighted confusion matrices, so that IW takes the covariate part and BBSE the label part), and
-the equal mean of IW and the current estimate stands for IW as a member of the combination. Each
+IW joins tecurate's combination, as an equal mean with the current estimate and as one more
+member weighted like the others by its (cross-fitted) error on the ID-side pseudo-shifts. Each
 design's free constant is chosen on seed 0 and the choice scored on seed 1, which no choice
 looked at.
 """
@@ -97,19 +98,66 @@ def prior_based(data: ShiftData, q: np.ndarray) -> np.ndarray:
 def domain_odds(features: dict[str, Any], split: str, classifier: str) -> np.ndarray:
     """(n_id_test,) p(OOD | x) / p(ID | x) on id_test from a domain classifier of ID-train rows
     against ``split``'s rows (raw features), rescaled by their counts: the density ratio."""
+    x, rows = features["raw"], features["splits"]
+    return _odds(x[rows["id_train"]], x[rows[f"ood:{split}"]], x[rows["id_test"]], classifier)
+
+
+def _odds(reference: np.ndarray, target: np.ndarray, scored: np.ndarray, classifier: str,
+          target_weight: np.ndarray | None = None) -> np.ndarray:
+    """Density ratio target / reference at the ``scored`` rows, by a domain classifier of the two
+    (``target_weight``: the target rows' weights, for a reweighted target)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    tw = np.ones(len(target)) if target_weight is None else target_weight * len(target) / target_weight.sum()
+    x, y, sw = np.vstack([reference, target]), np.r_[np.zeros(len(reference)), np.ones(len(target))], \
+        np.r_[np.ones(len(reference)), tw]
+    if classifier == "boosted trees":
+        model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=15, random_state=0).fit(x, y, sample_weight=sw)
+        p = model.predict_proba(scored)[:, 1]
+    else:
+        scale = StandardScaler().fit(x)
+        model = LogisticRegression(C=float(classifier.split("=")[1]), max_iter=2000)
+        p = model.fit(scale.transform(x), y, sample_weight=sw).predict_proba(scale.transform(scored))[:, 1]
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return p / (1 - p) * len(reference) / len(target)
+
+
+def _clipped(odds: np.ndarray, clip: float | None) -> np.ndarray:
+    return odds if clip is None else np.minimum(odds, clip * odds.mean())
+
+
+def iw_pseudo_errors(data: ShiftData, features: dict[str, Any], pseudo: np.ndarray, classifier: str,
+                     clip: float | None) -> np.ndarray:
+    """(S, M) IW's error on each of the combination's ID-side pseudo-shifts, cross-fitted: the
+    domain classifier sees ID-train against one half of id_test weighted by the pseudo-shift, and
+    weights the other half, whose pseudo-shifted accuracy is the truth; then the halves swap."""
     x, rows = features["raw"], features["splits"]
-    train, ood_rows = x[rows["id_train"]], x[rows[f"ood:{split}"]]
-    y = np.r_[np.zeros(len(train)), np.ones(len(ood_rows))]
-    model = (HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=15, random_state=0)
-             if classifier == "boosted trees" else
-             make_pipeline(StandardScaler(), LogisticRegression(C=float(classifier.split("=")[1]), max_iter=2000)))
-    p = np.clip(model.fit(np.vstack([train, ood_rows]), y).predict_proba(x[rows["id_test"]])[:, 1], 1e-6, 1 - 1e-6)
-    return p / (1 - p) * len(train) / len(ood_rows)
+    reference, test = x[rows["id_train"]], x[rows["id_test"]]
+    correct = data.correct_id.astype(float)
+    halves = np.array_split(np.random.default_rng(0).permutation(len(test)), 2)
+    errors = np.zeros((pseudo.shape[0], data.n_models))
+    for s, v in enumerate(pseudo):
+        for fit, score in (halves, halves[::-1]):
+            w = _clipped(_odds(reference, test[fit], test[score], classifier, v[fit]), clip)
+            errors[s] += 0.5 * (correct[:, score] @ w / w.sum() - correct[:, score] @ v[score] / v[score].sum())
+    return errors
+
+
+def iw_member(data: ShiftData, features: dict[str, Any], iw: np.ndarray, classifier: str,
+              clip: float | None) -> np.ndarray:
+    """tecurate's combination with IW as one more member, weighted like the others by its
+    pseudo-shift errors; collapsed models keep the prior estimate."""
+    ones = np.ones((1, data.pred_ood.shape[1]))
+    on_id = data.on_id_rows()
+    pseudo = ood.pseudo_shifts(data, ood.ood_prior(data, ones)[0])
+    truth = (pseudo @ on_id.correct_id.T.astype(float)) / pseudo.sum(axis=1)[:, None]
+    errors = np.concatenate([ood._run_all(on_id, pseudo) - truth[None],
+                             iw_pseudo_errors(data, features, pseudo, classifier, clip)[None]])
+    values = np.concatenate([ood._run_all(data, ones)[:, 0], iw[None]])[:, None, :]
+    mix = ood._estimator_weights(errors)
+    return ood._combine(values, mix, data.collapsed, ESTIMATORS.names().index("prior"))[0]
 
 
 def iw_bbse_prior(data: ShiftData, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +184,7 @@ def _iw_designs(data: ShiftData, meta: dict[str, Any], current: np.ndarray) -> d
     for classifier in _DOMAIN_CLASSIFIERS:
         odds = domain_odds(meta["features"], meta["split"], classifier)
         for clip in _CLIPS:
-            w = odds if clip is None else np.minimum(odds, clip * odds.mean())
+            w = _clipped(odds, clip)
             tag = f" [{classifier}, clip={'none' if clip is None else f'{clip:g}'}]"
             iw = correct @ w / w.sum()
             wn = w / w.mean()
@@ -152,6 +200,8 @@ def _iw_designs(data: ShiftData, meta: dict[str, Any], current: np.ndarray) -> d
                 out[f"IW-BBSE λ={lam:g} (λ·IW-BBSE + (1-λ)·IW prior){tag}"] = np.where(
                     data.collapsed, shares @ q, q @ recall.T)
             out[f"mean of IW and current{tag}"] = 0.5 * (iw + current)
+            if classifier != "boosted trees":
+                out[f"combination with IW as a member{tag}"] = iw_member(data, meta["features"], iw, classifier, clip)
             if classifier == "logistic C=1" and clip == 20.0:
                 meta["priors"]["iw"] = q_iw
     return out
