@@ -136,7 +136,8 @@ def run(size: int, mode: str, folder: Path) -> dict[str, Any]:
             "rows_used": report["input"]["n_rows_used"],
             "budget": "none" if mode == "none" else config.max_fit_rows,
             "notes": [w for w in report["warnings"] if "--max-fit-rows" in str(w) or "--max-rows" in str(w)],
-            "wall_s": wall, "timings": timings, "cpu_seconds": cpu, "fit_share": timings["fit"] / wall, "fit_seconds_per_family": dict(per_family),
+            "wall_s": wall, "timings": timings, "cpu_seconds": cpu, "fit_share": timings["fit"] / wall,
+            "fit_seconds_per_family": dict(per_family),
             "verdict": report["verdict"]["status"], "load_before": load, "load_after": os.getloadavg()[0],
             "nice": os.nice(0), "finished": time.strftime("%Y-%m-%d %H:%M")}
 
