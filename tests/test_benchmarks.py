@@ -62,3 +62,26 @@ def test_gpu_mode_without_a_gpu_fails_with_a_clear_message(bench, monkeypatch, t
     with pytest.raises(SystemExit, match="needs a CUDA GPU"):
         bench.main()
     assert not (tmp_path / "r.md").exists()
+
+
+def _grid_run(mode: str, train_rows: int, rows_used: int, analyze_cpu: float) -> dict:
+    cpu = {"load": 0.1, "split": 0.1, "serialize": 0.1, "embed": 0.5, "features": 0.1, "fit": 100.0,
+           "analyze": analyze_cpu, "total": 101.0 + analyze_cpu}
+    return {"mode": mode, "train_rows": train_rows, "rows": 2 * train_rows, "rows_used": rows_used, "budget": 20000,
+            "wall_s": 200.0, "timings": {**cpu, "fit": 150.0}, "cpu_seconds": cpu, "fit_share": 0.75,
+            "fit_seconds_per_family": {"xgboost": 100.0}, "verdict": "fail", "load_before": 1.0, "load_after": 2.0,
+            "command": "benchmarks/grid_scale.py"}
+
+
+def test_grid_goal_flags_a_stage_whose_cpu_per_row_grows(bench):
+    linear = {"10000-all-rows": _grid_run("all-rows", 10_000, 17_000, 5.0),
+              "100000-all-rows": _grid_run("all-rows", 100_000, 170_000, 50.0),
+              "100000-defaults": _grid_run("defaults", 100_000, 20_000, 6.0)}
+    figure, _, measured, met = bench._grid_goal(linear)
+    assert met is True and "no stage grows faster than the rows" in measured and "fit 75% of wall" in measured
+    quadratic = {**linear, "100000-all-rows": _grid_run("all-rows", 100_000, 170_000, 500.0)}
+    _, _, measured, met = bench._grid_goal(quadratic)
+    assert met is False and "all-rows analyze 10.0x" in measured
+    assert bench._grid_goal({"10000-all-rows": linear["10000-all-rows"]})[3] is None
+    table = "\n".join(bench._render_grid({"runs": linear}))
+    assert "| all-rows | 100,000 | 200,000 | 170,000 | 200 | 150 | 75% | 151 | 66% |" in table
