@@ -54,6 +54,25 @@ def test_the_budget_is_the_packaged_models_own(budget):
     assert cut.tolist() == [len("word ") * 254, len("hello world")]
 
 
+def test_texts_counted_by_the_last_call_are_not_tokenized_again():
+    """The embed stage sorts its misses by tokens and the truncation report then counts the same
+    texts: the second count is a lookup, and a text the last call did not see is tokenized."""
+    fresh = TokenBudget.from_folder(resolve_model(None))
+    texts = ["hello world", "The age is 39.", "hello world"]
+    assert fresh.counts(texts).tolist() == [4, 7, 4]
+    tokenized = []
+    encode = fresh.tokenizer.encode_batch_fast
+
+    class Spy:
+        def encode_batch_fast(self, batch):
+            tokenized.extend(batch)
+            return encode(batch)
+
+    fresh = TokenBudget(Spy(), fresh.max_tokens, fresh.lower_case, fresh._recent)
+    assert fresh.counts(texts[::-1]).tolist() == [4, 7, 4] and tokenized == []
+    assert fresh.counts(["The age is 39.", "a new text"]).tolist() == [7, 5] and tokenized == ["a new text"]
+
+
 def test_a_wide_table_is_cut_and_the_suggestion_fits_when_re_audited(budget):
     frame = wide_table()
     report = audit(frame, target="label", embedder=BudgetedEmbedder(budget), **FAST).to_dict()
