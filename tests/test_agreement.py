@@ -105,3 +105,16 @@ def test_unlabelled_ood_still_gets_estimates_but_no_error():
     assert all(e.ood_accuracy is None for e in fit.estimates)
     assert all(0.0 <= e.aline_s <= 1.0 for e in fit.estimates if not e.collapsed)
     assert fit.n_collapsed == 2
+
+
+@pytest.mark.parametrize("n", [3, 5, 36])
+def test_the_closed_form_aline_d_solve_is_the_least_squares_solution(n):
+    from tecurate.analysis._agreement import pair_mean_solution
+
+    i, j = np.triu_indices(n, 1)
+    design = np.zeros((i.size, n))
+    design[np.arange(i.size), i] = design[np.arange(i.size), j] = 0.5
+    targets = np.random.default_rng(n).normal(size=(4, i.size))
+    expected = np.stack([np.linalg.lstsq(design, t, rcond=None)[0] for t in targets])
+    np.testing.assert_allclose(pair_mean_solution(targets, i, j, n), expected, atol=1e-12)
+    np.testing.assert_allclose(pair_mean_solution(targets[0], i, j, n), expected[0], atol=1e-12)

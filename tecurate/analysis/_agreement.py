@@ -147,12 +147,23 @@ def aline_estimates(
     p_acc = probit(acc, eps)
     aline_s = stats.norm.cdf(line.slope * p_acc + line.intercept)
     i, j = np.triu_indices(n, 1)
-    design = np.zeros((i.size, n))
-    design[np.arange(i.size), i] = 0.5
-    design[np.arange(i.size), j] = 0.5
     target = y + line.slope * (0.5 * (p_acc[i] + p_acc[j]) - x)
-    solution = np.linalg.lstsq(design, target, rcond=None)[0]
-    return line, aline_s, stats.norm.cdf(solution)
+    return line, aline_s, stats.norm.cdf(pair_mean_solution(target, i, j, n))
+
+
+def pair_mean_solution(target: np.ndarray, i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    """ALine-D's least squares: the per-model values ``s`` whose pair means (s_i + s_j) / 2 best
+    fit ``target`` (last axis: every pair ``i < j`` of ``n >= 3`` models, ``np.triu_indices``).
+
+    Over every pair the normal equations are ((n − 2) I + J) s = 4 Dᵀt, whose inverse is known
+    ((I − J / (2n − 2)) / (n − 2)), so this is two sums per model instead of a least-squares solve
+    (``np.linalg.lstsq``: the same values to 1e-15, ~1 ms a call, and far more on a loaded host).
+    """
+    incidence = np.zeros((i.size, n))
+    incidence[np.arange(i.size), i] = 1.0
+    incidence[np.arange(i.size), j] = 1.0
+    sums = 0.5 * (np.asarray(target) @ incidence)
+    return 4.0 / (n - 2) * (sums - sums.sum(axis=-1, keepdims=True) / (2 * n - 2))
 
 
 def _mae_pp(estimates: np.ndarray | None, truth: np.ndarray) -> float | None:

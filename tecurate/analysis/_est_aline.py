@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from tecurate._lazy import lazy
+from tecurate.analysis._agreement import pair_mean_solution
 from tecurate.analysis._estimator import Estimator
 from tecurate.analysis._shift_data import ShiftData
 
@@ -62,11 +63,7 @@ def _aline(data: ShiftData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray
         h_idx = np.flatnonzero(healthy)
         local = np.full(members.size, -1)
         local[h_idx] = np.arange(h_idx.size)
-        design = np.zeros((int(both.sum()), h_idx.size))
-        rows = np.arange(design.shape[0])
-        design[rows, local[i[both]]] = 0.5
-        design[rows, local[j[both]]] = 0.5
-        solved[:, h_idx] = target[:, both] @ np.linalg.pinv(design).T
+        solved[:, h_idx] = pair_mean_solution(target[:, both], local[i[both]], local[j[both]], h_idx.size)
         for c in np.flatnonzero(~healthy):
             with_c = ((i == c) & healthy[j]) | ((j == c) & healthy[i])
             partner = np.where(i[with_c] == c, j[with_c], i[with_c])

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 from tecurate._lazy import lazy
 
+special = lazy("scipy.special")
 stats = lazy("scipy.stats")
 
 __all__ = ["LineFit", "fit_line", "probit"]
@@ -34,7 +35,7 @@ def probit(acc: ArrayLike, eps: float) -> np.ndarray:
     arr = np.asarray(acc, dtype=float)
     if not np.all((arr >= 0.0) & (arr <= 1.0)):
         raise ValueError("accuracies must lie in [0, 1] (and not be NaN)")
-    return stats.norm.ppf(np.clip(arr, eps, 1.0 - eps))
+    return special.ndtri(np.clip(arr, eps, 1.0 - eps))  # stats.norm.ppf's own kernel, without its ~0.1 ms of checks
 
 
 @dataclass(frozen=True)
