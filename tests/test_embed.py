@@ -182,6 +182,26 @@ def test_second_run_is_served_entirely_from_cache(tmp_path):
     assert info2.cache_dir == str(tmp_path)
 
 
+def test_prepare_runs_once_before_any_encoding_and_never_when_everything_is_cached(tmp_path):
+    """An engine starts its workers from ``prepare`` (a Ray while the texts are sorted): only when
+    something is missing, and before the first chunk is asked for."""
+    events: list[str] = []
+
+    def encode_chunks(chunks, batch_size):
+        events.append(f"encode {len(chunks)} chunks")
+        return ((k, np.arange(len(chunks[k])), FakeEmbedder().encode(chunks[k], batch_size))
+                for k in range(len(chunks)))
+
+    texts = _rows(50)
+    embed_texts(texts, FakeEmbedder(), cache=ContentStore(tmp_path), encode_chunks=encode_chunks,
+                prepare=lambda: events.append("prepare"))
+    assert events == ["prepare", "encode 1 chunks"]
+    events.clear()
+    embed_texts(texts, FakeEmbedder(), cache=ContentStore(tmp_path), encode_chunks=encode_chunks,
+                prepare=lambda: events.append("prepare"))
+    assert events == ["encode 0 chunks"]
+
+
 def test_partial_hits_encode_only_the_missing_texts(tmp_path):
     cache = ContentStore(tmp_path)
     embed_texts(["a", "b", "c"], FakeEmbedder(), cache=cache)

@@ -280,15 +280,17 @@ def test_a_ray_started_by_the_command_runs_its_workers_at_the_commands_priority(
 @pytest.mark.slow
 def test_an_embedding_actor_encodes_on_its_threads_not_on_its_cpu_request(no_ray_left, monkeypatch):
     """Ray sets OMP_NUM_THREADS to an actor's CPU request, half the threads it is given: the
-    torch-free encoders read it, and ran one thread where the local engine runs two."""
+    torch-free encoders read it, and ran one thread where the local engine runs two. Setting it
+    imports no torch (a torch loaded later reads the variable)."""
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
 
-    def threads_seen_by_the_embedder() -> tuple[str | None, int]:
+    def threads_seen_by_the_embedder() -> tuple[str | None, int, tuple[bool, bool]]:
         from tecurate.embedding._onnx_fast import cpu_threads
         from tecurate.engines._ray import EmbedActor
 
         before = os.environ.get("OMP_NUM_THREADS")
+        torch_before = "torch" in sys.modules
         seen: list[int] = []
 
         class Probe:
@@ -299,10 +301,12 @@ def test_an_embedding_actor_encodes_on_its_threads_not_on_its_cpu_request(no_ray
             return Probe()
 
         EmbedActor(build, "cpu", "probe", 1, 8, 2)
-        return before, seen[0]
+        return before, seen[0], (torch_before, "torch" in sys.modules)
 
     with ENGINES["ray"].session({}) as session:
         ray_module = session._connect()
-        before, seen = ray_module.get(ray_module.remote(num_cpus=1)(threads_seen_by_the_embedder).remote())
+        before, seen, torch_loaded = ray_module.get(
+            ray_module.remote(num_cpus=1)(threads_seen_by_the_embedder).remote())
     assert before == "1", "Ray gives the worker its CPU request as OMP_NUM_THREADS"
     assert seen == 2
+    assert torch_loaded == (False, False), "an actor whose embedder needs no torch does not import it"

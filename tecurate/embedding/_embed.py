@@ -114,6 +114,7 @@ def embed_texts(
     cache: ContentStore | None = None,
     progress: Callable[[int, int], None] | None = None,
     encode_chunks: EncodeChunks | None = None,
+    prepare: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, EmbeddingInfo]:
     """Embed ``texts`` in input order, encoding each distinct text once and only on a cache miss.
 
@@ -128,7 +129,9 @@ def embed_texts(
     :class:`Interrupted`, whose ``kept`` says how many of the distinct texts the cache now holds.
 
     ``encode_chunks`` runs the encoding elsewhere (:mod:`tecurate.engines`: a Ray cluster); it gets
-    the very chunks this process would encode, so the vectors are the same.
+    the very chunks this process would encode, so the vectors are the same. ``prepare()`` is
+    called once when the cache lacks some texts, before they are counted and sorted: an engine
+    starts its workers meanwhile (never when everything is cached).
     """
     if batch_size < 1:
         raise TecurateError(f"batch size must be at least 1, got {batch_size}")
@@ -140,6 +143,8 @@ def embed_texts(
     report(0, total)
     vectors, keys, missing = _lookup(unique, embedder, cache)
     n_hits = total - len(missing)
+    if missing and prepare is not None:
+        prepare()
     try:
         write_ok = _encode_misses(unique, missing, vectors, keys, embedder, batch_size, cache,
                                   lambda done: report(n_hits + done, total),

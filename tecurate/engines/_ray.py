@@ -18,9 +18,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from functools import partial
 from importlib import metadata
@@ -102,8 +104,23 @@ class RaySession:
         self._actors = 0
         self._actor_nodes: set[str] = set()
         self._tasks = 0
+        self._starter: ThreadPoolExecutor | None = None
+        self._connecting: Future[Any] | None = None
+
+    def _connect_soon(self) -> None:
+        """Start connecting in the background: a local Ray takes seconds to start, which this
+        process spends counting and sorting the texts (``benchmarks/ray_engine.py``). The thread
+        lives until :meth:`close`: the processes of a Ray it starts die with it (their parent-death
+        signal follows the thread, not the process)."""
+        if self._ray is None and self._starter is None:
+            self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tecurate-ray-start")
+            self._connecting = self._starter.submit(self._start)
 
     def _connect(self) -> Any:
+        connecting, self._connecting = self._connecting, None
+        return connecting.result() if connecting is not None else self._start()
+
+    def _start(self) -> Any:
         if self._ray is not None:
             return self._ray
         ray = _import_ray()
@@ -128,9 +145,15 @@ class RaySession:
         return ray
 
     def close(self) -> None:
+        if self._connecting is not None:  # started, never used: the command failed or was stopped
+            with suppress(TecurateError):
+                self._connect()
         if self._ray is not None and self._owns_connection:
             self._ray.shutdown()
         self._ray = None
+        if self._starter is not None:
+            self._starter.shutdown()
+            self._starter = None
 
     def _total(self, resource: str) -> int:
         return int(sum(node.get(resource, 0.0) for node in self._nodes))
@@ -150,7 +173,7 @@ class RaySession:
         placed: dict[str, Any] = {}
         encode = partial(self._encode_chunks, model=model, build=build, placed=placed, batch_size=batch_size)
         vectors, info = embed_texts(texts, model, batch_size=batch_size or default_batch_size(model), cache=cache,
-                                    progress=progress, encode_chunks=encode)
+                                    progress=progress, encode_chunks=encode, prepare=self._connect_soon)
         if placed:
             info = replace(info, device=placed["device"], batch_size=placed["batch_size"])
         return vectors, info
@@ -262,11 +285,12 @@ class EmbedActor:
 
         if threads is not None:
             # Ray sets OMP_NUM_THREADS to the actor's CPU request (half its threads, see _pool), and
-            # the torch-free encoders size their sessions from it: one thread, half the speed.
+            # the torch-free encoders size their sessions from it: one thread, half the speed. A
+            # torch loaded later reads the variable; only one already loaded is told. Importing
+            # torch just to tell it cost the int8 actor ~2.5 s and ~300 MB for nothing.
             os.environ["OMP_NUM_THREADS"] = str(threads)
-            if importlib.util.find_spec("torch") is not None:
-                import torch
-
+            torch = sys.modules.get("torch")
+            if torch is not None:
                 torch.set_num_threads(threads)
         self._embedder = build(device)
         if (self._embedder.identity, self._embedder.dim) != (identity, dim):
