@@ -17,3 +17,12 @@ def write_between(path: Path, begin: str, end: str, block: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+def publish(block: str, path: Path, begin: str, end: str, *, show: bool) -> None:
+    """A script's ``--print`` (show the block) or its default: write it between its markers."""
+    if show:
+        print(block)
+        return
+    write_between(path, begin, end, block)
+    print(f"wrote {path}")

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from tecurate import audit  # noqa: E402
 from tecurate.analysis import ESTIMATORS, TECURATE  # noqa: E402
-from validation._sections import write_between  # noqa: E402
+from validation._sections import publish  # noqa: E402
 
 RESULTS = ROOT / "validation" / "RESULTS.md"
 BEGIN, END = "<!-- ood-estimates:begin -->", "<!-- ood-estimates:end -->"
@@ -232,12 +232,7 @@ def main() -> None:
             continue
         print(f"{shift.package}/{shift.item} by {shift.shift_col}", flush=True)
         records += run_table(shift, tuple(args.seeds), args.max_rows)
-    text = section(records, time.perf_counter() - start)
-    if args.print:
-        print(text)
-        return
-    write_between(RESULTS, BEGIN, END, text)
-    print(f"wrote {RESULTS}")
+    publish(section(records, time.perf_counter() - start), RESULTS, BEGIN, END, show=args.print)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from tecurate.analysis import ESTIMATORS  # noqa: E402
 from tecurate.analysis._est_prior import bbse_prior, pcc_prior  # noqa: E402
 from tecurate.analysis._records import is_labelled  # noqa: E402
 from tecurate.analysis._shift_data import ShiftData  # noqa: E402
-from validation._sections import write_between  # noqa: E402
+from validation._sections import publish  # noqa: E402
 
 RESULTS = ROOT / "validation" / "RESULTS.md"
 BEGIN, END = "<!-- ood-prior-study:begin -->", "<!-- ood-prior-study:end -->"
@@ -376,12 +376,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--print", action="store_true", help="print the section instead of writing RESULTS.md")
     args = parser.parse_args()
-    text = section(capture((TUNE, HELD)))
-    if args.print:
-        print(text)
-        return
-    write_between(RESULTS, BEGIN, END, text)
-    print(f"wrote {RESULTS}")
+    publish(section(capture((TUNE, HELD))), RESULTS, BEGIN, END, show=args.print)
 
 
 if __name__ == "__main__":
